@@ -1,0 +1,3 @@
+//! The `gongdan` binary: parses the command line and hands off to the library.
+
+fn main() {}
