@@ -2,4 +2,8 @@
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view and the code map.
 
+pub mod classify;
+pub mod eval;
 pub mod message;
+pub mod priority;
+pub mod rules;

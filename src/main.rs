@@ -1,3 +1,7 @@
 //! The `gongdan` binary: parses the command line and hands off to the library.
 
-fn main() {}
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,235 @@
+//! Classification: from one chat message to a category, a location, a priority and the reasons.
+//!
+//! Pure computation over a loaded [`RuleSet`]: no IO, no locks, safe to call
+//! from any number of threads at once.
+
+pub mod normalize;
+
+use serde::Serialize;
+
+use crate::priority::Priority;
+use crate::rules::{Effect, RuleSet, SignalKind, Target};
+
+pub use normalize::normalize;
+
+/// Complaint cues can lift a category over its threshold, but only so far:
+/// "太…了，没人管，投诉" alone is not a category.
+const MAX_COMPLAINT_BONUS: f64 = 3.0;
+
+/// The verdict on one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Classification {
+    pub text: String,
+    /// Category id, or `None` when the message is not a complaint.
+    pub category: Option<String>,
+    /// 0..1: how sure the classifier is of `category` (of "no complaint" when `None`).
+    pub confidence: f64,
+    /// Final score of the winning category (of the best candidate when `None`).
+    pub score: f64,
+    pub location: Option<String>,
+    pub priority: Priority,
+    /// Every category that scored, best first (the winner included).
+    pub candidates: Vec<Candidate>,
+    /// What contributed, and how much.
+    pub matches: Vec<Contribution>,
+    /// Jieba's words for the normalised message, punctuation dropped.
+    pub tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub category: String,
+    pub score: f64,
+    pub threshold: f64,
+}
+
+/// One word or pattern that moved a score.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contribution {
+    /// `keyword`, `pattern`, `exclude`, `veto`, `complaint_cue` or `chatter_cue`.
+    pub kind: &'static str,
+    pub term: String,
+    /// Signed effect on the score (0 for a veto).
+    pub weight: f64,
+    /// The category it counted for; `None` for global cues.
+    pub category: Option<String>,
+}
+
+/// Per-category running totals.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    score: f64,
+    positive: bool,
+    vetoed: bool,
+    priority: Option<Priority>,
+}
+
+/// Classify one message. Never fails: the worst answer is "not a complaint".
+pub fn classify(rules: &RuleSet, text: &str) -> Classification {
+    let norm = normalize(text);
+    let m = &rules.matcher;
+    let tokens: Vec<&str> = rules
+        .jieba
+        .cut(&norm, true)
+        .into_iter()
+        .filter(|t| t.chars().any(|c| c.is_alphanumeric()))
+        .collect();
+
+    // Which signals fire: each at most once, however often its word appears.
+    let mut fired: Vec<usize> = Vec::new();
+    for hit in m.phrases.find_overlapping_iter(&norm) {
+        fired.extend_from_slice(&m.phrase_signals[hit.pattern().as_usize()]);
+    }
+    for tok in &tokens {
+        if let Some(ids) = m.words.get(*tok) {
+            fired.extend_from_slice(ids);
+        }
+    }
+    for p in m.patterns.matches(&norm).iter() {
+        fired.push(m.pattern_signals[p]);
+    }
+    fired.sort_unstable();
+    fired.dedup();
+
+    let mut tally = vec![Tally::default(); rules.categories.len()];
+    let mut complaint = 0.0;
+    let mut chatter = 0.0;
+    let mut matches = Vec::with_capacity(fired.len());
+    for &id in &fired {
+        let s = &m.signals[id];
+        let delta = match s.effect {
+            Effect::Add(w) => w,
+            Effect::Subtract(w) => -w,
+            Effect::Veto => 0.0,
+        };
+        let (kind, category) = match s.target {
+            Target::Category(i) => {
+                let t = &mut tally[i];
+                match s.effect {
+                    Effect::Veto => t.vetoed = true,
+                    Effect::Add(_) => {
+                        t.positive = true;
+                        t.score += delta;
+                    }
+                    Effect::Subtract(_) => t.score += delta,
+                }
+                if s.priority.is_some() {
+                    t.priority = t.priority.max(s.priority);
+                }
+                let kind = match (s.kind, s.effect) {
+                    (_, Effect::Veto) => "veto",
+                    (SignalKind::Exclude, _) => "exclude",
+                    (SignalKind::Pattern, _) => "pattern",
+                    (SignalKind::Keyword, _) => "keyword",
+                };
+                (kind, Some(rules.categories[i].id.clone()))
+            }
+            Target::Complaint => {
+                complaint += delta;
+                ("complaint_cue", None)
+            }
+            Target::Chatter => {
+                chatter += delta;
+                ("chatter_cue", None)
+            }
+        };
+        matches.push(Contribution {
+            kind,
+            term: s.label.clone(),
+            weight: delta,
+            category,
+        });
+    }
+
+    let cue = complaint.min(MAX_COMPLAINT_BONUS) + chatter;
+    let mut candidates: Vec<(usize, f64)> = tally
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.positive && !t.vetoed)
+        .map(|(i, t)| (i, t.score + cue))
+        .collect();
+    // Best first; the file order breaks ties so results are stable.
+    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    let winner = candidates
+        .iter()
+        .find(|(i, score)| *score >= rules.categories[*i].threshold)
+        .copied();
+    let best = candidates.first().copied();
+    let (category, score, priority, confidence) = match winner {
+        Some((i, score)) => {
+            let cat = &rules.categories[i];
+            let runner_up = candidates
+                .iter()
+                .find(|(j, _)| *j != i)
+                .map_or(0.0, |c| c.1.max(0.0));
+            let priority = cat.priority.max(tally[i].priority.unwrap_or(Priority::Low));
+            (
+                Some(cat.id.clone()),
+                score,
+                priority,
+                confidence(score, cat.threshold, runner_up),
+            )
+        }
+        None => {
+            let (score, doubt) = match best {
+                Some((i, s)) => (s, (s / rules.categories[i].threshold).clamp(0.0, 1.0)),
+                None => (0.0, 0.0),
+            };
+            (None, score, Priority::Normal, round2(1.0 - 0.5 * doubt))
+        }
+    };
+
+    Classification {
+        text: text.to_string(),
+        location: category.as_ref().and_then(|_| locate(rules, &norm)),
+        category,
+        confidence,
+        score: round2(score),
+        priority,
+        candidates: candidates
+            .iter()
+            .map(|&(i, s)| Candidate {
+                category: rules.categories[i].id.clone(),
+                score: round2(s),
+                threshold: rules.categories[i].threshold,
+            })
+            .collect(),
+        matches,
+        tokens: tokens.into_iter().map(str::to_string).collect(),
+    }
+}
+
+/// How far past the threshold, and how clear of the runner-up, squashed into 0..1.
+fn confidence(score: f64, threshold: f64, runner_up: f64) -> f64 {
+    let past = 1.0 / (1.0 + (-(score - threshold) / threshold * 2.0 - 1.0).exp());
+    let clear = if score > 0.0 {
+        ((score - runner_up) / score).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    round2(past * (0.6 + 0.4 * clear))
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Find where: adjacent location matches join up (`5号楼` + `3单元` → `5号楼3单元`).
+pub fn locate(rules: &RuleSet, norm: &str) -> Option<String> {
+    let re = rules.locations.as_ref()?;
+    let mut out = String::new();
+    let mut last_end = None;
+    for m in re.find_iter(norm) {
+        if m.as_str().is_empty() {
+            continue;
+        }
+        match last_end {
+            None => out.push_str(m.as_str()),
+            Some(end) if m.start() == end => out.push_str(m.as_str()),
+            Some(_) => break,
+        }
+        last_end = Some(m.end());
+    }
+    (!out.is_empty()).then_some(out)
+}

@@ -1,0 +1,657 @@
+//! Reads a rules directory, reports every problem with `file:line`, and compiles what parsed.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use jieba_rs::Jieba;
+use regex::{Regex, RegexSet};
+use toml::Spanned;
+
+use super::error::line_of;
+use super::spec::{CategoryFile, CueSpec, GlobalFile, PatternSpec};
+use super::{
+    Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind, Target,
+};
+use crate::classify::{classify, normalize};
+
+/// Placeholders a reply template may use.
+pub const REPLY_PLACEHOLDERS: &[&str] = &[
+    "ticket",
+    "category",
+    "location",
+    "department",
+    "sla_hours",
+    "priority",
+];
+
+const MAX_WEIGHT: f64 = 100.0;
+
+/// A source file's text, kept to turn byte offsets into line numbers.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> RuleError {
+        RuleError::new(self.path, line_of(self.text, value.span().start), message)
+    }
+}
+
+/// A user-dictionary entry for jieba.
+struct DictEntry {
+    word: String,
+    freq: Option<usize>,
+    tag: Option<String>,
+}
+
+/// Signals as parsed, before they are indexed into a [`Matcher`].
+#[derive(Default)]
+struct SignalList {
+    /// (normalised word, signal)
+    words: Vec<(String, Signal)>,
+    /// (regex source, signal)
+    patterns: Vec<(String, Signal)>,
+}
+
+pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
+    let mut errors = Vec::new();
+    if !dir.is_dir() {
+        return Err(RuleErrors(vec![RuleError::new(
+            dir,
+            0,
+            "rules directory not found (pass --rules DIR or create it)",
+        )]));
+    }
+
+    let dict_path = dir.join("dict.txt");
+    let dict = match fs::read_to_string(&dict_path) {
+        Ok(text) => parse_dict(&dict_path, &text, &mut errors),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            errors.push(RuleError::new(&dict_path, 0, format!("cannot read: {e}")));
+            Vec::new()
+        }
+    };
+
+    let mut signals = SignalList::default();
+    let global_path = dir.join("global.toml");
+    let (locations, global_counter_examples) =
+        match read_toml::<GlobalFile>(&global_path, &mut errors) {
+            Some((text, global)) => {
+                let src = Source {
+                    path: &global_path,
+                    text: &text,
+                };
+                let locations = compile_locations(&src, &global.locations, &mut errors);
+                add_cues(
+                    &src,
+                    &global.complaint,
+                    Target::Complaint,
+                    &mut signals,
+                    &mut errors,
+                );
+                add_cues(
+                    &src,
+                    &global.chatter,
+                    Target::Chatter,
+                    &mut signals,
+                    &mut errors,
+                );
+                let counter = examples(&src, &global.counter_examples, &mut errors);
+                (locations, counter)
+            }
+            None => (None, Vec::new()),
+        };
+
+    let categories = load_categories(dir, &mut signals, &mut errors);
+
+    let matcher = match build_matcher(signals) {
+        Ok(m) => Some(m),
+        Err(message) => {
+            errors.push(RuleError::new(dir, 0, message));
+            None
+        }
+    };
+    let (Some(matcher), true) = (matcher, errors.is_empty()) else {
+        return Err(RuleErrors(errors));
+    };
+
+    let mut jieba = Jieba::new();
+    for entry in &dict {
+        jieba.add_word(&entry.word, entry.freq, entry.tag.as_deref());
+    }
+
+    let rules = RuleSet {
+        categories,
+        matcher,
+        locations,
+        jieba,
+        global_counter_examples,
+        global_file: global_path,
+        dir: dir.to_path_buf(),
+    };
+    let failures = check_examples(&rules);
+    if failures.is_empty() {
+        Ok(rules)
+    } else {
+        Err(RuleErrors(failures))
+    }
+}
+
+/// Run every example and counter-example; one error per message that lands wrong.
+pub fn check_examples(rules: &RuleSet) -> Vec<RuleError> {
+    let mut errors = Vec::new();
+    for cat in &rules.categories {
+        for ex in &cat.examples {
+            let got = classify(rules, &ex.text);
+            if got.category.as_deref() != Some(cat.id.as_str()) {
+                errors.push(RuleError::new(
+                    &cat.file,
+                    ex.line,
+                    format!(
+                        "example {:?} should classify as {} but got {}",
+                        ex.text,
+                        cat.id,
+                        describe(&got)
+                    ),
+                ));
+            }
+        }
+        for ex in &cat.counter_examples {
+            let got = classify(rules, &ex.text);
+            if got.category.as_deref() == Some(cat.id.as_str()) {
+                errors.push(RuleError::new(
+                    &cat.file,
+                    ex.line,
+                    format!(
+                        "counter-example {:?} must not classify as {} (score {:.1})",
+                        ex.text, cat.id, got.score
+                    ),
+                ));
+            }
+        }
+    }
+    for ex in &rules.global_counter_examples {
+        let got = classify(rules, &ex.text);
+        if got.category.is_some() {
+            errors.push(RuleError::new(
+                &rules.global_file,
+                ex.line,
+                format!(
+                    "counter-example {:?} should not be a complaint but got {}",
+                    ex.text,
+                    describe(&got)
+                ),
+            ));
+        }
+    }
+    errors
+}
+
+fn describe(got: &crate::classify::Classification) -> String {
+    match &got.category {
+        Some(id) => format!("{id} (score {:.1})", got.score),
+        None => match got.candidates.first() {
+            Some(c) => format!("none (best {} at {:.1})", c.category, c.score),
+            None => "none (nothing matched)".to_string(),
+        },
+    }
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    errors: &mut Vec<RuleError>,
+) -> Option<(String, T)> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            errors.push(RuleError::new(path, 0, "not valid UTF-8 text"));
+            return None;
+        }
+        Err(e) => {
+            errors.push(RuleError::new(path, 0, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    match toml::from_str::<T>(&text) {
+        Ok(v) => Some((text, v)),
+        Err(e) => {
+            let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
+            let message = e.message().trim().replace('\n', " ");
+            errors.push(RuleError::new(path, line, message));
+            None
+        }
+    }
+}
+
+fn load_categories(
+    dir: &Path,
+    signals: &mut SignalList,
+    errors: &mut Vec<RuleError>,
+) -> Vec<Category> {
+    let cat_dir = dir.join("categories");
+    let mut files: Vec<PathBuf> = match fs::read_dir(&cat_dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => {
+            errors.push(RuleError::new(&cat_dir, 0, format!("cannot read: {e}")));
+            return Vec::new();
+        }
+    };
+    files.sort();
+    if files.is_empty() {
+        errors.push(RuleError::new(&cat_dir, 0, "no category files (*.toml)"));
+    }
+
+    let mut categories: Vec<Category> = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for path in files {
+        let Some((text, file)) = read_toml::<CategoryFile>(&path, errors) else {
+            continue;
+        };
+        let src = Source {
+            path: &path,
+            text: &text,
+        };
+        let index = categories.len();
+        if let Some(cat) = category(&src, file, index, signals, errors) {
+            if let Some(first) = seen.get(&cat.id) {
+                errors.push(RuleError::new(
+                    &path,
+                    1,
+                    format!(
+                        "duplicate category id {:?} (also in {})",
+                        cat.id,
+                        first.display()
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(cat.id.clone(), path.clone());
+            categories.push(cat);
+        }
+    }
+    categories
+}
+
+fn category(
+    src: &Source,
+    file: CategoryFile,
+    index: usize,
+    signals: &mut SignalList,
+    errors: &mut Vec<RuleError>,
+) -> Option<Category> {
+    let before = errors.len();
+    let id = file.id.get_ref().trim().to_string();
+    let stem = src.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        errors.push(src.error(&file.id, "id must be lower-case ascii letters, digits or _"));
+    } else if id != stem {
+        errors.push(src.error(
+            &file.id,
+            format!("id {id:?} must match the file name ({stem}.toml)"),
+        ));
+    }
+    if file.name.get_ref().trim().is_empty() {
+        errors.push(src.error(&file.name, "name must not be empty"));
+    }
+    let threshold = *file.threshold.get_ref();
+    if !(threshold.is_finite() && threshold > 0.0 && threshold <= MAX_WEIGHT) {
+        errors.push(src.error(
+            &file.threshold,
+            "threshold must be a number above 0 and at most 100",
+        ));
+    }
+    let sla_hours = match &file.sla_hours {
+        None => 72,
+        Some(h) if (1..=24 * 365).contains(h.get_ref()) => *h.get_ref() as u32,
+        Some(h) => {
+            errors.push(src.error(h, "sla_hours must be between 1 and 8760"));
+            72
+        }
+    };
+    if let Some(reply) = &file.reply {
+        if let Err(message) = check_template(reply.get_ref()) {
+            errors.push(src.error(reply, message));
+        }
+    }
+    if file.keywords.is_empty() && file.patterns.is_empty() {
+        errors.push(src.error(
+            &file.id,
+            "category has no keywords and no patterns: it can never match",
+        ));
+    }
+
+    let target = Target::Category(index);
+    for (word, weight) in &file.keywords {
+        if let Some(w) = check_weight(src, weight, errors) {
+            add_word(
+                src,
+                word,
+                target,
+                SignalKind::Keyword,
+                Effect::Add(w),
+                signals,
+                errors,
+            );
+        }
+    }
+    add_patterns(src, &file.patterns, target, signals, errors);
+    for (word, value) in &file.exclude {
+        let effect = match value.get_ref() {
+            toml::Value::String(s) if s == "veto" => Some(Effect::Veto),
+            toml::Value::Integer(n) if *n > 0 && (*n as f64) <= MAX_WEIGHT => {
+                Some(Effect::Subtract(*n as f64))
+            }
+            toml::Value::Float(n) if *n > 0.0 && *n <= MAX_WEIGHT => Some(Effect::Subtract(*n)),
+            _ => {
+                errors.push(src.error(
+                    value,
+                    format!(
+                        "exclude {:?}: value must be a number above 0 (subtracted) or \"veto\"",
+                        word.get_ref()
+                    ),
+                ));
+                None
+            }
+        };
+        if let Some(effect) = effect {
+            add_word(
+                src,
+                word,
+                target,
+                SignalKind::Exclude,
+                effect,
+                signals,
+                errors,
+            );
+        }
+    }
+    let examples_ = examples(src, &file.examples, errors);
+    let counter = examples(src, &file.counter_examples, errors);
+
+    if errors.len() > before {
+        return None;
+    }
+    Some(Category {
+        id,
+        name: file.name.into_inner().trim().to_string(),
+        description: file.description,
+        standard_code: file.standard_code,
+        department: file
+            .department
+            .unwrap_or_else(|| "城管执法中队".to_string()),
+        priority: file.priority,
+        sla_hours,
+        threshold,
+        reply: file.reply.map(Spanned::into_inner),
+        examples: examples_,
+        counter_examples: counter,
+        file: src.path.to_path_buf(),
+    })
+}
+
+fn check_weight(src: &Source, weight: &Spanned<f64>, errors: &mut Vec<RuleError>) -> Option<f64> {
+    let w = *weight.get_ref();
+    if w.is_finite() && w > 0.0 && w <= MAX_WEIGHT {
+        Some(w)
+    } else {
+        errors.push(src.error(weight, "weight must be a number above 0 and at most 100"));
+        None
+    }
+}
+
+fn add_word(
+    src: &Source,
+    word: &Spanned<String>,
+    target: Target,
+    kind: SignalKind,
+    effect: Effect,
+    signals: &mut SignalList,
+    errors: &mut Vec<RuleError>,
+) {
+    let normalised = normalize::normalize(word.get_ref());
+    if normalised.is_empty() {
+        errors.push(src.error(
+            word,
+            format!("word {:?} is empty after normalising", word.get_ref()),
+        ));
+        return;
+    }
+    signals.words.push((
+        normalised.clone(),
+        Signal {
+            target,
+            kind,
+            effect,
+            label: normalised,
+            priority: None,
+        },
+    ));
+}
+
+fn add_patterns(
+    src: &Source,
+    patterns: &[PatternSpec],
+    target: Target,
+    signals: &mut SignalList,
+    errors: &mut Vec<RuleError>,
+) {
+    for p in patterns {
+        let Some(weight) = check_weight(src, &p.weight, errors) else {
+            continue;
+        };
+        if let Err(message) = compile_regex(p.regex.get_ref()) {
+            errors.push(src.error(&p.regex, message));
+            continue;
+        }
+        let effect = match target {
+            Target::Chatter => Effect::Subtract(weight),
+            _ => Effect::Add(weight),
+        };
+        signals.patterns.push((
+            p.regex.get_ref().clone(),
+            Signal {
+                target,
+                kind: SignalKind::Pattern,
+                effect,
+                label: p.note.clone().unwrap_or_else(|| p.regex.get_ref().clone()),
+                priority: p.priority,
+            },
+        ));
+    }
+}
+
+fn add_cues(
+    src: &Source,
+    cues: &CueSpec,
+    target: Target,
+    signals: &mut SignalList,
+    errors: &mut Vec<RuleError>,
+) {
+    for (word, weight) in &cues.keywords {
+        if let Some(w) = check_weight(src, weight, errors) {
+            let effect = match target {
+                Target::Chatter => Effect::Subtract(w),
+                _ => Effect::Add(w),
+            };
+            add_word(
+                src,
+                word,
+                target,
+                SignalKind::Keyword,
+                effect,
+                signals,
+                errors,
+            );
+        }
+    }
+    add_patterns(src, &cues.patterns, target, signals, errors);
+}
+
+fn compile_regex(source: &str) -> Result<Regex, String> {
+    if source.is_empty() {
+        return Err("regex is empty".to_string());
+    }
+    Regex::new(source).map_err(|e| {
+        // The regex crate's message spans several lines with a caret diagram;
+        // its last line says what is wrong.
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("invalid")
+            .trim()
+            .trim_start_matches("error: ")
+            .to_string();
+        format!("invalid regex {source:?}: {reason}")
+    })
+}
+
+fn compile_locations(
+    src: &Source,
+    locations: &[Spanned<String>],
+    errors: &mut Vec<RuleError>,
+) -> Option<Regex> {
+    let mut ok = Vec::new();
+    for loc in locations {
+        match compile_regex(loc.get_ref()) {
+            Ok(_) => ok.push(format!("(?:{})", loc.get_ref())),
+            Err(message) => errors.push(src.error(loc, message)),
+        }
+    }
+    if ok.is_empty() {
+        return None;
+    }
+    // One alternation: leftmost match wins, earlier patterns win ties.
+    Regex::new(&ok.join("|")).ok()
+}
+
+fn examples(src: &Source, list: &[Spanned<String>], errors: &mut Vec<RuleError>) -> Vec<Example> {
+    let mut out = Vec::new();
+    for ex in list {
+        if ex.get_ref().trim().is_empty() {
+            errors.push(src.error(ex, "example is empty"));
+            continue;
+        }
+        out.push(Example {
+            line: line_of(src.text, ex.span().start),
+            text: ex.get_ref().clone(),
+        });
+    }
+    out
+}
+
+/// Check `{name}` placeholders in a reply template.
+pub fn check_template(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else {
+            return Err("reply has a '{' without a closing '}'".to_string());
+        };
+        let name = &after[..end];
+        if !REPLY_PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "reply uses unknown placeholder {{{name}}}; known: {}",
+                REPLY_PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
+}
+
+fn parse_dict(path: &Path, text: &str, errors: &mut Vec<RuleError>) -> Vec<DictEntry> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let word = parts.next().unwrap_or_default().to_string();
+        let freq = match parts.next() {
+            None => None,
+            Some(f) => match f.parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    errors.push(RuleError::new(
+                        path,
+                        i + 1,
+                        format!("frequency {f:?} for {word:?} must be a whole number above 0"),
+                    ));
+                    continue;
+                }
+            },
+        };
+        let tag = parts.next().map(str::to_string);
+        if parts.next().is_some() {
+            errors.push(RuleError::new(
+                path,
+                i + 1,
+                "expected `word [frequency] [tag]`: too many fields",
+            ));
+            continue;
+        }
+        out.push(DictEntry { word, freq, tag });
+    }
+    out
+}
+
+fn build_matcher(list: SignalList) -> Result<Matcher, String> {
+    let mut signals = Vec::new();
+    let mut phrase_index: HashMap<String, usize> = HashMap::new();
+    let mut phrases: Vec<String> = Vec::new();
+    let mut phrase_signals: Vec<Vec<usize>> = Vec::new();
+    let mut words: HashMap<String, Vec<usize>> = HashMap::new();
+    for (word, signal) in list.words {
+        let id = signals.len();
+        signals.push(signal);
+        if word.chars().count() >= 2 {
+            let slot = *phrase_index.entry(word.clone()).or_insert_with(|| {
+                phrases.push(word.clone());
+                phrase_signals.push(Vec::new());
+                phrases.len() - 1
+            });
+            phrase_signals[slot].push(id);
+        } else {
+            words.entry(word).or_default().push(id);
+        }
+    }
+    let phrases_ac = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .build(&phrases)
+        .map_err(|e| format!("cannot build the keyword matcher: {e}"))?;
+    let mut sources = Vec::new();
+    let mut pattern_signals = Vec::new();
+    for (source, signal) in list.patterns {
+        pattern_signals.push(signals.len());
+        signals.push(signal);
+        sources.push(source);
+    }
+    let patterns =
+        RegexSet::new(&sources).map_err(|e| format!("cannot build the pattern set: {e}"))?;
+    Ok(Matcher {
+        signals,
+        phrases: phrases_ac,
+        phrase_signals,
+        words,
+        patterns,
+        pattern_signals,
+    })
+}

@@ -1,0 +1,134 @@
+//! Rule sets: what admins write in `rules/`, loaded, validated and compiled for the classifier.
+//!
+//! Loading is all-or-nothing: [`RuleSet::load`] returns a complete, checked rule
+//! set (every example classifies as its file says) or the full list of
+//! `file:line` errors. A running service keeps its old rule set when a new one
+//! fails to load.
+
+mod error;
+mod load;
+mod spec;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use aho_corasick::AhoCorasick;
+use jieba_rs::Jieba;
+use regex::{Regex, RegexSet};
+
+pub use error::{RuleError, RuleErrors};
+
+use crate::priority::Priority;
+
+/// A validated, compiled rules directory. Immutable and `Sync`: share it behind an `Arc`.
+pub struct RuleSet {
+    pub(crate) categories: Vec<Category>,
+    pub(crate) matcher: Matcher,
+    pub(crate) locations: Option<Regex>,
+    pub(crate) jieba: Jieba,
+    pub(crate) global_counter_examples: Vec<Example>,
+    pub(crate) global_file: PathBuf,
+    dir: PathBuf,
+}
+
+/// One category as loaded from `rules/categories/<id>.toml`.
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub standard_code: Option<String>,
+    pub department: String,
+    pub priority: Priority,
+    pub sla_hours: u32,
+    pub threshold: f64,
+    /// Reply template for a newly opened ticket, if the file overrides the default.
+    pub reply: Option<String>,
+    pub examples: Vec<Example>,
+    pub counter_examples: Vec<Example>,
+    pub file: PathBuf,
+}
+
+/// A message written in a rule file together with the line it stands on.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub line: usize,
+    pub text: String,
+}
+
+/// Who a signal speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Category(usize),
+    Complaint,
+    Chatter,
+}
+
+/// What a signal does to its target's score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Effect {
+    Add(f64),
+    Subtract(f64),
+    Veto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignalKind {
+    Keyword,
+    Pattern,
+    Exclude,
+}
+
+/// One weighted word or pattern from a rule file.
+#[derive(Debug, Clone)]
+pub(crate) struct Signal {
+    pub target: Target,
+    pub kind: SignalKind,
+    pub effect: Effect,
+    /// The word, or the pattern's note (its regex when it has none).
+    pub label: String,
+    /// A pattern may raise the priority of what it matches.
+    pub priority: Option<Priority>,
+}
+
+/// All signals of a rule set, indexed for one pass over a message.
+pub(crate) struct Matcher {
+    pub signals: Vec<Signal>,
+    /// Words of two or more characters, matched anywhere (jieba may split them).
+    pub phrases: AhoCorasick,
+    pub phrase_signals: Vec<Vec<usize>>,
+    /// One-character words, matched only as whole jieba tokens.
+    pub words: HashMap<String, Vec<usize>>,
+    pub patterns: RegexSet,
+    pub pattern_signals: Vec<usize>,
+}
+
+impl RuleSet {
+    /// Load, validate and compile a rules directory; run every example.
+    pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
+        load::load(dir)
+    }
+
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// The directory this rule set was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("dir", &self.dir)
+            .field("categories", &self.categories.len())
+            .field("signals", &self.matcher.signals.len())
+            .finish()
+    }
+}
