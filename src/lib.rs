@@ -3,7 +3,10 @@
 //! See `ARCHITECTURE.md` for the bird's-eye view and the code map.
 
 pub mod classify;
+pub mod config;
 pub mod eval;
 pub mod message;
+pub mod metrics;
+pub mod platform;
 pub mod priority;
 pub mod rules;

@@ -1,5 +1,6 @@
 //! Command-line interface: clap definitions and dispatch. The binary edge, so `anyhow` lives here.
 
+mod bench;
 mod classify;
 mod rules;
 
@@ -29,6 +30,11 @@ enum Command {
     },
     /// Measure the classifier on a labelled TSV file (`labels<TAB>text`).
     Eval(rules::EvalArgs),
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -37,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Classify(args) => classify::run(args),
         Command::Rules { command } => rules::run(command),
         Command::Eval(args) => rules::eval(args),
+        Command::Bench { command } => bench::run(command),
     };
     match result {
         Ok(code) => code,

@@ -263,7 +263,7 @@ fn load_categories(
             if let Some(first) = seen.get(&cat.id) {
                 errors.push(RuleError::new(
                     &path,
-                    1,
+                    cat.id_line,
                     format!(
                         "duplicate category id {:?} (also in {})",
                         cat.id,
@@ -288,18 +288,12 @@ fn category(
 ) -> Option<Category> {
     let before = errors.len();
     let id = file.id.get_ref().trim().to_string();
-    let stem = src.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if id.is_empty()
         || !id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
         errors.push(src.error(&file.id, "id must be lower-case ascii letters, digits or _"));
-    } else if id != stem {
-        errors.push(src.error(
-            &file.id,
-            format!("id {id:?} must match the file name ({stem}.toml)"),
-        ));
     }
     if file.name.get_ref().trim().is_empty() {
         errors.push(src.error(&file.name, "name must not be empty"));
@@ -383,6 +377,7 @@ fn category(
         return None;
     }
     Some(Category {
+        id_line: line_of(src.text, file.id.span().start),
         id,
         name: file.name.into_inner().trim().to_string(),
         description: file.description,

@@ -16,7 +16,7 @@ use aho_corasick::AhoCorasick;
 use jieba_rs::Jieba;
 use regex::{Regex, RegexSet};
 
-pub use error::{RuleError, RuleErrors};
+pub use error::{line_of, RuleError, RuleErrors};
 
 use crate::priority::Priority;
 
@@ -35,6 +35,8 @@ pub struct RuleSet {
 #[derive(Debug, Clone)]
 pub struct Category {
     pub id: String,
+    /// Line of `id = ...` in `file`.
+    pub id_line: usize,
     pub name: String,
     pub description: String,
     pub standard_code: Option<String>,

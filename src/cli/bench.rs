@@ -1,0 +1,88 @@
+//! `gongdan bench ...`: benchmarks that print figures (never timed tests).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use gongdan::classify::classify;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Rule-set load time and single-thread classification throughput.
+    Classify {
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// How long to classify for.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Classify { rules, seconds } => classify_bench(rules, seconds),
+    }
+}
+
+fn classify_bench(dir: PathBuf, seconds: f64) -> anyhow::Result<ExitCode> {
+    // Load a few times: the first pays for cold file caches.
+    let mut loads = Vec::new();
+    let mut rules = None;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let r = super::classify::load_rules(&dir)?;
+        loads.push(started.elapsed());
+        rules = Some(r);
+    }
+    let rules = rules.expect("loaded at least once");
+    loads.sort();
+
+    // The corpus: every example and counter-example in the rules, i.e. short
+    // messages in residents' own voice, complaints and chatter mixed.
+    let mut corpus: Vec<&str> = Vec::new();
+    for c in rules.categories() {
+        corpus.extend(c.examples.iter().map(|e| e.text.as_str()));
+        corpus.extend(c.counter_examples.iter().map(|e| e.text.as_str()));
+    }
+    anyhow::ensure!(!corpus.is_empty(), "the rules have no examples to classify");
+    let avg_chars =
+        corpus.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / corpus.len() as f64;
+
+    let budget = Duration::from_secs_f64(seconds.max(0.1));
+    let started = Instant::now();
+    let mut done = 0u64;
+    while started.elapsed() < budget {
+        for text in &corpus {
+            black_box(classify(&rules, black_box(text)));
+        }
+        done += corpus.len() as u64;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "rule set: {} ({} categories)",
+        dir.display(),
+        rules.categories().len()
+    );
+    println!(
+        "load (jieba dictionary included): median {:.0} ms, min {:.0} ms, max {:.0} ms over {} loads",
+        ms(loads[loads.len() / 2]),
+        ms(loads[0]),
+        ms(loads[loads.len() - 1]),
+        loads.len()
+    );
+    println!(
+        "classify, one thread: {:.0} messages/s ({:.1} µs/message) over {} messages, {} distinct, {:.1} chars average",
+        done as f64 / elapsed,
+        elapsed * 1e6 / done as f64,
+        done,
+        corpus.len(),
+        avg_chars
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,385 @@
+//! Service configuration: embedded defaults, an optional TOML file, then `GONGDAN__...` environment overrides.
+//!
+//! Secrets are wrapped in [`Secret`], whose `Debug` and `Display` print `***`,
+//! so logging a config (or an error containing one) never leaks them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub rules: RulesConfig,
+    pub tickets: TicketsConfig,
+    pub roles: RolesConfig,
+    /// Reply template overrides by event name (`created`, `claimed`, `resolved`, ...).
+    pub replies: BTreeMap<String, String>,
+    pub outbox: OutboxConfig,
+    pub platforms: PlatformsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// Largest request body accepted; larger gets 413.
+    pub max_body_bytes: usize,
+    /// Bearer token for `/api/...`; the API refuses every call while unset.
+    pub api_token: Option<Secret>,
+    /// `text` (human) or `json`.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    pub dir: PathBuf,
+    /// Reload the rules when their files change.
+    pub watch: bool,
+    /// How often the watcher looks at the files.
+    pub watch_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketsConfig {
+    /// A repeat report within this window joins the open ticket.
+    pub duplicate_window_hours: u32,
+}
+
+/// Who may run officer and admin commands, as `"platform:user_id"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolesConfig {
+    pub officers: Vec<String>,
+    pub admins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Replies per group per minute (most chat platforms allow about 20).
+    pub per_group_per_minute: u32,
+    /// A reply still undelivered after this long goes to the dead-letter tree.
+    pub give_up_after_hours: u32,
+    /// First retry delay; doubles each attempt, with jitter.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformsConfig {
+    pub generic: GenericConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenericConfig {
+    pub enabled: bool,
+    /// When set, requests must carry `X-Gongdan-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
+    pub secret: Option<Secret>,
+    /// When set, the outbox POSTs each reply `{group_id, text, ticket}` here.
+    pub reply_url: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 * 1024,
+            api_token: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            dir: PathBuf::from("rules"),
+            watch: true,
+            watch_interval_ms: 2000,
+        }
+    }
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        TicketsConfig {
+            duplicate_window_hours: 72,
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            per_group_per_minute: 20,
+            give_up_after_hours: 24,
+            initial_backoff_ms: 1000,
+            max_backoff_ms: 10 * 60 * 1000,
+        }
+    }
+}
+
+impl Default for GenericConfig {
+    fn default() -> Self {
+        GenericConfig {
+            enabled: true,
+            secret: None,
+            reply_url: None,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            rules: RulesConfig::default(),
+            tickets: TicketsConfig::default(),
+            roles: RolesConfig::default(),
+            replies: BTreeMap::new(),
+            outbox: OutboxConfig::default(),
+            platforms: PlatformsConfig::default(),
+        }
+    }
+}
+
+/// A value that must never appear in logs.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// Environment variables that override config keys: `GONGDAN__SERVER__BIND=0.0.0.0:8080`.
+pub const ENV_PREFIX: &str = "GONGDAN__";
+
+impl Config {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment passed in (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (path, text) = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                (p.to_path_buf(), text)
+            }
+            None => (PathBuf::from("<defaults>"), String::new()),
+        };
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
+            path: path.clone(),
+            line: e
+                .span()
+                .map_or(0, |s| crate::rules::line_of(&text, s.start)),
+            message: e.message().trim().to_string(),
+        };
+        // Parse the file as a Config first, so its mistakes come with a line number.
+        toml::from_str::<Config>(&text).map_err(parse_error)?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(parse_error)?;
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
+            set_path(&mut table, &keys, env_value(&value)).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?;
+        }
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.clone(),
+                    line: 0,
+                    message: e.message().trim().to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "server.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.outbox.per_group_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "outbox.per_group_per_minute must be at least 1".into(),
+            ));
+        }
+        for id in self.roles.officers.iter().chain(&self.roles.admins) {
+            if !id.contains(':') {
+                return Err(ConfigError::Invalid(format!(
+                    "roles: {id:?} must be \"platform:user_id\", e.g. \"onebot:10001\""
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An environment value is TOML when it parses as a TOML value (`8080`,
+/// `true`, `["a", "b"]`), otherwise a plain string.
+fn env_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = keys.split_last() else {
+        return Err("empty key".into());
+    };
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err("empty key segment".into());
+    }
+    let mut cur = table;
+    for k in parents {
+        let entry = cur
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{k} is not a table"))?;
+    }
+    cur.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::load_with_env(None, Vec::new()).unwrap();
+        assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.storage.data_dir, PathBuf::from("data"));
+        assert!(c.platforms.generic.enabled);
+        assert_eq!(c.server.max_body_bytes, 65536);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        let env = vec![
+            (
+                "GONGDAN__SERVER__BIND".to_string(),
+                "0.0.0.0:7000".to_string(),
+            ),
+            (
+                "GONGDAN__ROLES__OFFICERS".to_string(),
+                r#"["generic:w"]"#.to_string(),
+            ),
+            (
+                "GONGDAN__PLATFORMS__GENERIC__SECRET".to_string(),
+                "s3cret".to_string(),
+            ),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let c = Config::load_with_env(Some(&path), env).unwrap();
+        assert_eq!(c.server.bind.to_string(), "0.0.0.0:7000");
+        assert_eq!(c.roles.officers, vec!["generic:w".to_string()]);
+        let secret = c.platforms.generic.secret.clone().unwrap();
+        assert_eq!(secret.expose(), "s3cret");
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_file_names_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\n\nport = 1\n").unwrap();
+        let err = Config::load_with_env(Some(&path), Vec::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("c.toml:3: unknown field `port`"),
+            "{err}"
+        );
+    }
+}

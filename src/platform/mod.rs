@@ -1,0 +1,229 @@
+//! Chat-platform adapters: verify a webhook, parse it into [`InboundMessage`]s, answer, and send replies.
+//!
+//! Vendor JSON never leaves this module. Each platform lives in its own file;
+//! [`Adapter`] is the closed set of them (an enum, so sending can be `async`
+//! without boxing and every platform is visible in one `match`).
+
+pub mod generic;
+pub mod signature;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Method};
+use bytes::Bytes;
+
+use crate::config::Config;
+use crate::message::InboundMessage;
+
+/// A webhook request as it arrived, before anything trusted it.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub query: HashMap<String, String>,
+    pub body: Bytes,
+}
+
+impl RawRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a verified webhook asks of us.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Messages to process; all are stored before the platform gets its answer.
+    Messages(Vec<InboundMessage>),
+    /// A handshake (URL verification) answered without touching the store.
+    Handshake(WebhookResponse),
+    /// A genuine event we do not act on (a private chat, a join notice, a heartbeat).
+    Ignored(&'static str),
+}
+
+/// The HTTP answer to a webhook, in the platform's own format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl WebhookResponse {
+    pub fn json(value: &serde_json::Value) -> Self {
+        WebhookResponse {
+            status: 200,
+            content_type: "application/json",
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    pub fn text(text: impl Into<String>) -> Self {
+        WebhookResponse {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: text.into().into_bytes(),
+        }
+    }
+}
+
+/// Why a webhook request was refused. Maps to an HTTP status; the message is
+/// safe to show the caller (it never contains secrets or internals).
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("signature missing or wrong")]
+    BadSignature,
+    #[error("timestamp outside the accepted window (replay protection)")]
+    StaleTimestamp,
+    #[error("cannot decrypt the payload")]
+    BadCiphertext,
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("missing or invalid field: {0}")]
+    MissingField(&'static str),
+}
+
+impl PlatformError {
+    pub fn status(&self) -> u16 {
+        match self {
+            PlatformError::BadSignature
+            | PlatformError::StaleTimestamp
+            | PlatformError::BadCiphertext => 401,
+            PlatformError::Malformed(_) => 400,
+            PlatformError::MissingField(_) => 422,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            PlatformError::BadSignature => "bad_signature",
+            PlatformError::StaleTimestamp => "stale_timestamp",
+            PlatformError::BadCiphertext => "bad_ciphertext",
+            PlatformError::Malformed(_) => "malformed",
+            PlatformError::MissingField(_) => "missing_field",
+        }
+    }
+}
+
+/// A reply to deliver through a platform's send API.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub group_id: &'a str,
+    pub text: &'a str,
+    pub reply_handle: Option<&'a str>,
+    pub ticket: Option<u64>,
+}
+
+/// Why a send failed, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("temporary failure: {reason}")]
+    Retry {
+        reason: String,
+        /// The platform said when to come back (HTTP 429 `Retry-After`, Telegram `retry_after`).
+        after: Option<Duration>,
+    },
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    /// Classify an HTTP status from a send API.
+    pub fn from_status(status: u16, after: Option<Duration>, body: &str) -> SendError {
+        let reason = format!("HTTP {status}: {}", truncate(body, 200));
+        if status == 429 || status >= 500 || status == 408 {
+            SendError::Retry { reason, after }
+        } else {
+            SendError::Permanent(reason)
+        }
+    }
+
+    pub fn network(e: &reqwest::Error) -> SendError {
+        // reqwest errors can carry the URL; keep only the kind of failure
+        // (URLs of some platforms embed tokens).
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else if e.is_connect() {
+            "connection failed"
+        } else {
+            "request failed"
+        };
+        SendError::Retry {
+            reason: kind.to_string(),
+            after: None,
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Outcome of one processed message, for platforms that answer in the webhook response.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub ticket: Option<u64>,
+    /// (group_id, text) replies produced by the message.
+    pub replies: Vec<(String, String)>,
+}
+
+/// Every platform gongdan speaks.
+#[derive(Debug)]
+pub enum Adapter {
+    Generic(generic::Generic),
+}
+
+impl Adapter {
+    /// The adapters enabled in `config`, by platform name.
+    pub fn from_config(config: &Config) -> HashMap<&'static str, Adapter> {
+        let mut out = HashMap::new();
+        if config.platforms.generic.enabled {
+            out.insert(
+                generic::NAME,
+                Adapter::Generic(generic::Generic::new(&config.platforms.generic)),
+            );
+        }
+        out
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Adapter::Generic(_) => generic::NAME,
+        }
+    }
+
+    /// Verify and parse a webhook. `now` is unix seconds (for replay windows).
+    pub fn parse(&self, req: &RawRequest, now: i64) -> Result<Parsed, PlatformError> {
+        match self {
+            Adapter::Generic(a) => a.parse(req, now),
+        }
+    }
+
+    /// The webhook's HTTP answer once every message in it is durably stored.
+    pub fn answer(&self, answers: &[Answer]) -> WebhookResponse {
+        match self {
+            Adapter::Generic(a) => a.answer(answers),
+        }
+    }
+
+    /// Whether replies should go through the outbox (a send API is configured).
+    pub fn sends(&self) -> bool {
+        match self {
+            Adapter::Generic(a) => a.sends(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        out: &Outgoing<'_>,
+    ) -> Result<(), SendError> {
+        match self {
+            Adapter::Generic(a) => a.send(client, out).await,
+        }
+    }
+}
