@@ -1,0 +1,161 @@
+//! `gongdan chat`: one group chat in the terminal, through the same pipeline as the webhook.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use gongdan::config::Config;
+use gongdan::message::InboundMessage;
+use gongdan::service::Service;
+
+#[derive(Args)]
+pub struct ChatArgs {
+    /// Config file (officers and admins come from `[roles]`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory to keep tickets in; by default a temporary one, removed on exit.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Rules directory (overrides the config).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Group id of the simulated chat.
+    #[arg(long, default_value = "demo-group")]
+    group: String,
+    /// Who you are at the start (switch with `/as NAME`).
+    #[arg(long = "as", default_value = "resident")]
+    as_user: String,
+}
+
+const HELP: &str = "\
+Type a message as the current user and press Enter; the bot's replies follow.
+  /as NAME   become NAME (an officer or admin if [roles] lists generic:NAME)
+  /who       show who you are
+  /quit      leave (Ctrl-D works too)
+Bot commands work as in a real group: #帮助, #认领 1001, /list ...";
+
+pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(r) = args.rules {
+        config.rules.dir = r;
+    }
+    let _temp;
+    config.storage.data_dir = match args.data {
+        Some(d) => d,
+        None => {
+            let t = tempfile::tempdir().context("cannot create a temporary data directory")?;
+            let p = t.path().to_path_buf();
+            _temp = t;
+            p
+        }
+    };
+    // The simulator shows replies itself; nothing is posted anywhere.
+    config.platforms.generic.reply_url = None;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let service = Arc::new(Service::open(config)?);
+    if service.config().rules.watch {
+        let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));
+        runtime.spawn(gongdan::watch::run(service.clone(), interval));
+    }
+
+    let mut user = args.as_user;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(
+        out,
+        "gongdan chat: group {} · rules {} ({} categories) · data {}\n{HELP}\n",
+        args.group,
+        service.rules_dir().display(),
+        service.rules().categories().len(),
+        service.config().storage.data_dir.display(),
+    )?;
+    let mut seq = 0u64;
+    let stdin = std::io::stdin();
+    loop {
+        write!(out, "[{user}] > ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            break;
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match line.split_once(' ').map_or((line, ""), |(a, b)| (a, b.trim())) {
+            ("/quit" | "/exit", _) => break,
+            ("/who", _) => {
+                writeln!(out, "  you are {user} ({})", role_label(&service, &user))?;
+                continue;
+            }
+            ("/as", name) if !name.is_empty() => {
+                user = name.to_string();
+                writeln!(out, "  now speaking as {user} ({})", role_label(&service, &user))?;
+                continue;
+            }
+            ("/as", _) => {
+                writeln!(out, "  usage: /as NAME")?;
+                continue;
+            }
+            _ => {}
+        }
+        seq += 1;
+        let msg = InboundMessage {
+            platform: "generic".into(),
+            message_id: format!("chat-{}-{seq}", std::process::id()),
+            group_id: args.group.clone(),
+            group_name: Some("模拟群".into()),
+            sender_id: user.clone(),
+            sender_name: Some(user.clone()),
+            text: line.to_string(),
+            images: Vec::new(),
+            timestamp: Some(chrono::Utc::now().timestamp()),
+            reply_handle: None,
+        };
+        let answer = runtime.block_on(service.handle(msg))?;
+        if answer.replies.is_empty() {
+            writeln!(out, "  (no reply: not a complaint or command)")?;
+        }
+        for (group, text) in answer.replies {
+            let prefix = if group == args.group {
+                "工单助手".to_string()
+            } else {
+                format!("工单助手 → {group}")
+            };
+            for (i, l) in text.lines().enumerate() {
+                if i == 0 {
+                    writeln!(out, "  {prefix}: {l}")?;
+                } else {
+                    writeln!(out, "  {:width$}  {l}", "", width = prefix.chars().count() * 2)?;
+                }
+            }
+        }
+    }
+    service.begin_shutdown();
+    runtime.block_on(service.store().flush_async())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn role_label(service: &Service, user: &str) -> &'static str {
+    let probe = InboundMessage {
+        platform: "generic".into(),
+        message_id: String::new(),
+        group_id: String::new(),
+        group_name: None,
+        sender_id: user.to_string(),
+        sender_name: None,
+        text: String::new(),
+        images: Vec::new(),
+        timestamp: None,
+        reply_handle: None,
+    };
+    service.role_of(&probe).label()
+}

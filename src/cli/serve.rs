@@ -1,0 +1,57 @@
+//! `gongdan serve`: run the webhook service until SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use gongdan::config::{Config, LogFormat};
+use gongdan::server::Application;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Config file (TOML); without one, embedded defaults apply. See config.example.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default `info` level.
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args.config.as_deref())?;
+    init_tracing(args.log_json || config.server.log_format == LogFormat::Json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let data_dir = config.storage.data_dir.clone();
+        let rules_dir = config.rules.dir.clone();
+        let app = Application::build(config).await?;
+        tracing::info!(
+            port = app.port(),
+            data = %data_dir.display(),
+            rules = %rules_dir.display(),
+            categories = app.service().rules().categories().len(),
+            "gongdan listening"
+        );
+        app.run_until_stopped(true).await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

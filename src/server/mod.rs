@@ -1,0 +1,191 @@
+//! The HTTP server: routes, middleware, start-up and graceful shutdown.
+
+mod api;
+mod error;
+mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::config::Config;
+use crate::service::{Service, ServiceError};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+}
+
+/// Every route of the service.
+pub fn router(service: Arc<Service>) -> Router {
+    let state = AppState { service };
+    let max_body = state.service.config().server.max_body_bytes;
+    let api = Router::new()
+        .route("/api/tickets", get(api::list_tickets))
+        .route("/api/tickets/{id}", get(api::show_ticket))
+        .route("/api/rules/reload", post(api::reload_rules))
+        .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token));
+    Router::new()
+        .route(
+            "/webhook/{platform}",
+            post(webhook::webhook).get(webhook::webhook),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(api)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("-", |m| m.as_str());
+                tracing::info_span!("http", method = %req.method(), route)
+            }),
+        )
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response()
+        }))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let depth = state.service.store().outbox_len();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.service.metrics().render(depth),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// A built service: bound listener plus the background workers, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    service: Arc<Service>,
+    port: u16,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Load rules, open the store and bind (port 0 picks a free port, for tests).
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let addr = config.server.bind;
+        let service = tokio::task::spawn_blocking(move || Service::open(config))
+            .await
+            .map_err(ServiceError::from)??;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(addr.port());
+        Ok(Application {
+            listener,
+            service: Arc::new(service),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn service(&self) -> Arc<Service> {
+        self.service.clone()
+    }
+
+    /// Serve until [`Service::begin_shutdown`] (or SIGTERM/Ctrl-C when
+    /// `handle_signals`): stop accepting, finish in-flight requests, stop the
+    /// workers, flush the store.
+    pub async fn run_until_stopped(self, handle_signals: bool) -> std::io::Result<()> {
+        let service = self.service;
+        let workers = spawn_workers(&service);
+        if handle_signals {
+            let svc = service.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutdown requested");
+                svc.begin_shutdown();
+            });
+        }
+        let mut stop = service.shutdown_signal();
+        let app = router(service.clone());
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        service.begin_shutdown();
+        for w in workers {
+            let _ = w.await;
+        }
+        if let Err(e) = service.store().flush_async().await {
+            tracing::error!(error = %e, "final flush failed");
+        }
+        tracing::info!("stopped");
+        served
+    }
+}
+
+fn spawn_workers(service: &Arc<Service>) -> Vec<JoinHandle<()>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap_or_default();
+    let mut handles = vec![tokio::spawn(crate::outbox::run(service.clone(), client))];
+    if service.config().rules.watch {
+        let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));
+        handles.push(tokio::spawn(crate::watch::run(service.clone(), interval)));
+    }
+    handles
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,86 @@
+//! `/webhook/{platform}`: verify → parse → dedupe → classify or command → store → flush → answer.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::platform::{Parsed, RawRequest, WebhookResponse};
+
+pub async fn webhook(
+    State(state): State<AppState>,
+    Path(platform): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let service = &state.service;
+    let Some(adapter) = service.adapter(&platform) else {
+        return Err(ApiError::not_found(format!(
+            "unknown or disabled platform {platform:?}"
+        )));
+    };
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "body_too_large",
+                format!(
+                    "request body is larger than {} bytes",
+                    service.config().server.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::new(status, "bad_body", rejection.body_text())
+        }
+    })?;
+    let raw = RawRequest {
+        method,
+        headers,
+        query,
+        body,
+    };
+    let parsed = adapter
+        .parse(&raw, chrono::Utc::now().timestamp())
+        .map_err(|e| {
+            service.metrics().message(adapter.name(), "rejected");
+            ApiError::new(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                e.code(),
+                e.to_string(),
+            )
+        })?;
+    let answer = match parsed {
+        Parsed::Handshake(resp) => return Ok(respond(resp)),
+        Parsed::Ignored(reason) => {
+            tracing::debug!(platform = adapter.name(), reason, "event ignored");
+            service.metrics().message(adapter.name(), "ignored");
+            adapter.answer(&[])
+        }
+        Parsed::Messages(messages) => {
+            let mut answers = Vec::with_capacity(messages.len());
+            for msg in messages {
+                answers.push(service.handle(msg).await.map_err(ApiError::internal)?);
+            }
+            adapter.answer(&answers)
+        }
+    };
+    Ok(respond(answer))
+}
+
+fn respond(resp: WebhookResponse) -> Response {
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK);
+    let mut out = (status, resp.body).into_response();
+    out.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(resp.content_type),
+    );
+    out
+}

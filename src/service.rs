@@ -1,0 +1,293 @@
+//! The service core shared by every front end (HTTP, `gongdan chat`): rules, store, metrics, adapters.
+//!
+//! One path for every message: parse a command or classify → store ticket,
+//! events and replies in one transaction → flush → answer. A message is
+//! acknowledged only after [`Service::handle`] returns, i.e. once it is on disk.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::{watch, Notify};
+
+use crate::classify::classify;
+use crate::config::Config;
+use crate::message::InboundMessage;
+use crate::metrics::Metrics;
+use crate::platform::{Adapter, Answer};
+use crate::rules::{RuleErrors, RuleSet};
+use crate::ticket::{
+    Action, CategoryInfo, Command, ComplaintInput, Context, Processed, Role, Roles, Store,
+    StoreError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("rules in {dir} do not load:\n{errors}")]
+    Rules { dir: String, errors: RuleErrors },
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+pub struct Service {
+    config: Config,
+    rules: RwLock<Arc<RuleSet>>,
+    context: RwLock<Arc<Context>>,
+    store: Store,
+    metrics: Metrics,
+    adapters: HashMap<&'static str, Adapter>,
+    /// Wakes the outbox worker when replies are queued.
+    outbox_wake: Notify,
+    /// Serialises reloads so two admins cannot race each other.
+    reload_lock: tokio::sync::Mutex<()>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// What a reload did, for the reply to the admin.
+#[derive(Debug, Clone)]
+pub struct ReloadSummary {
+    pub categories: usize,
+    pub examples: usize,
+}
+
+impl Service {
+    /// Load the rules and open the store; fails if either cannot be had.
+    pub fn open(config: Config) -> Result<Service, ServiceError> {
+        let rules = load_rules(&config.rules.dir)?;
+        let store = Store::open(&config.storage.data_dir)?;
+        let context = build_context(&config, &rules);
+        let adapters = Adapter::from_config(&config);
+        let (shutdown, _) = watch::channel(false);
+        Ok(Service {
+            rules: RwLock::new(Arc::new(rules)),
+            context: RwLock::new(Arc::new(context)),
+            store,
+            metrics: Metrics::default(),
+            adapters,
+            outbox_wake: Notify::new(),
+            reload_lock: tokio::sync::Mutex::new(()),
+            shutdown,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn adapter(&self, platform: &str) -> Option<&Adapter> {
+        self.adapters.get(platform)
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn context(&self) -> Arc<Context> {
+        self.context.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn rules_dir(&self) -> &Path {
+        &self.config.rules.dir
+    }
+
+    pub fn outbox_wake(&self) -> &Notify {
+        &self.outbox_wake
+    }
+
+    /// Resolves when shutdown begins.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn begin_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        self.outbox_wake.notify_waiters();
+    }
+
+    pub fn role_of(&self, msg: &InboundMessage) -> Role {
+        self.context().roles.role_of(&msg.platform, &msg.sender_id)
+    }
+
+    /// Process one message end to end; returns once its effects are on disk.
+    pub async fn handle(self: &Arc<Self>, msg: InboundMessage) -> Result<Answer, ServiceError> {
+        let platform = msg.platform.clone();
+        let action = match Command::parse(&msg.text) {
+            Some(Ok(Command::Reload)) => Some(self.reload_action(&msg).await),
+            parsed @ Some(_) => Action::from_parse(parsed),
+            None => self.complaint_action(&msg),
+        };
+        let Some(action) = action else {
+            self.metrics.message(&platform, "chatter");
+            return Ok(Answer::default());
+        };
+        let outcome_kind = match &action {
+            Action::Complaint(_) => "complaint",
+            _ => "command",
+        };
+        let category = match &action {
+            Action::Complaint(c) => Some(c.category.clone()),
+            _ => None,
+        };
+        let context = self.context();
+        let svc = Arc::clone(self);
+        let processed: Processed = tokio::task::spawn_blocking(move || {
+            svc.store.process(&msg, action, &context, Utc::now())
+        })
+        .await??;
+        self.store.flush_async().await?;
+
+        let outcome = if processed.duplicate_delivery {
+            "duplicate"
+        } else {
+            outcome_kind
+        };
+        self.metrics.message(&platform, outcome);
+        if !processed.duplicate_delivery {
+            if let (Some(cat), Some(_)) = (&category, processed.ticket) {
+                self.metrics.ticket_created(cat);
+            }
+            if !processed.replies.is_empty() {
+                self.outbox_wake.notify_one();
+            }
+        }
+        Ok(Answer {
+            ticket: processed.ticket.map(|t| t.get()),
+            replies: processed
+                .replies
+                .into_iter()
+                .map(|r| (r.group_id, r.text))
+                .collect(),
+        })
+    }
+
+    fn complaint_action(&self, msg: &InboundMessage) -> Option<Action> {
+        let rules = self.rules();
+        let started = Instant::now();
+        let c = classify(&rules, &msg.text);
+        self.metrics.classify_latency(started.elapsed());
+        let id = c.category.as_deref()?;
+        let cat = rules.category(id)?;
+        Some(Action::Complaint(ComplaintInput {
+            category: cat.id.clone(),
+            category_name: cat.name.clone(),
+            department: cat.department.clone(),
+            priority: c.priority,
+            sla_hours: cat.sla_hours,
+            location: c.location.clone(),
+            tokens: c.tokens.clone(),
+            reply_template: cat.reply.clone(),
+        }))
+    }
+
+    /// `#重载规则` from chat: admins only; the answer carries the errors.
+    async fn reload_action(&self, msg: &InboundMessage) -> Action {
+        if self.role_of(msg) != Role::Admin {
+            // The store refuses it with the standard polite message.
+            return Action::Command(Command::Reload);
+        }
+        let text = match self.reload_rules().await {
+            Ok(s) => format!(
+                "规则已重新加载：{} 个类别，{} 条示例全部通过。",
+                s.categories, s.examples
+            ),
+            Err(ServiceError::Rules { errors, .. }) => {
+                let mut lines: Vec<String> = errors.iter().take(10).map(|e| e.to_string()).collect();
+                if errors.len() > 10 {
+                    lines.push(format!("……共 {} 处问题", errors.len()));
+                }
+                format!("规则有误，未加载，仍使用原规则：\n{}", lines.join("\n"))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rule reload failed");
+                "规则重新加载失败，仍使用原规则。详情见服务日志。".to_string()
+            }
+        };
+        Action::Notice(text)
+    }
+
+    /// Load the rules directory again; swap it in if it is valid, keep the old one if not.
+    pub async fn reload_rules(&self) -> Result<ReloadSummary, ServiceError> {
+        let _guard = self.reload_lock.lock().await;
+        let dir = self.config.rules.dir.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_rules(&dir)).await?;
+        match loaded {
+            Ok(rules) => {
+                let summary = ReloadSummary {
+                    categories: rules.categories().len(),
+                    examples: rules
+                        .categories()
+                        .iter()
+                        .map(|c| c.examples.len() + c.counter_examples.len())
+                        .sum(),
+                };
+                let context = build_context(&self.config, &rules);
+                *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+                *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
+                self.metrics.rule_reload(true);
+                tracing::info!(categories = summary.categories, "rules reloaded");
+                Ok(summary)
+            }
+            Err(e) => {
+                self.metrics.rule_reload(false);
+                if let ServiceError::Rules { errors, .. } = &e {
+                    for err in errors.iter() {
+                        tracing::error!(error = %err, "rule file error; previous rules stay in force");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn load_rules(dir: &Path) -> Result<RuleSet, ServiceError> {
+    RuleSet::load(dir).map_err(|errors| ServiceError::Rules {
+        dir: dir.display().to_string(),
+        errors,
+    })
+}
+
+fn build_context(config: &Config, rules: &RuleSet) -> Context {
+    Context {
+        roles: Roles {
+            officers: config.roles.officers.iter().cloned().collect(),
+            admins: config.roles.admins.iter().cloned().collect(),
+        },
+        categories: rules
+            .categories()
+            .iter()
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    CategoryInfo {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        department: c.department.clone(),
+                        priority: c.priority,
+                        sla_hours: c.sla_hours,
+                        reply_template: c.reply.clone(),
+                    },
+                )
+            })
+            .collect(),
+        duplicate_window_hours: config.tickets.duplicate_window_hours,
+        replies: config
+            .replies
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}

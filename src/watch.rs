@@ -1,0 +1,57 @@
+//! Watches the rules directory and reloads it when a file changes.
+//!
+//! It polls a cheap fingerprint (names, sizes and modification times) instead
+//! of subscribing to file-system events: editors save by rename, rules may sit
+//! on a network mount, and a two-second delay is fine for an admin's edit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::service::Service;
+
+/// What the watcher compares between polls.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fingerprint(Vec<(PathBuf, u64, Option<SystemTime>)>);
+
+pub fn fingerprint(dir: &Path) -> Fingerprint {
+    let mut files = vec![dir.join("global.toml"), dir.join("dict.txt")];
+    if let Ok(rd) = std::fs::read_dir(dir.join("categories")) {
+        files.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    let mut out: Vec<_> = files
+        .into_iter()
+        .filter_map(|p| {
+            let meta = std::fs::metadata(&p).ok()?;
+            Some((p, meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    out.sort();
+    Fingerprint(out)
+}
+
+/// Poll until the service shuts down; reload on every change.
+pub async fn run(service: Arc<Service>, interval: Duration) {
+    let dir = service.rules_dir().to_path_buf();
+    let mut last = fingerprint(&dir);
+    let mut shutdown = service.shutdown_signal();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = {
+            let dir = dir.clone();
+            match tokio::task::spawn_blocking(move || fingerprint(&dir)).await {
+                Ok(f) => f,
+                Err(_) => continue,
+            }
+        };
+        if now != last {
+            last = now;
+            tracing::info!(dir = %dir.display(), "rule files changed, reloading");
+            // Errors are logged (file:line) and counted inside; the old rules stay.
+            let _ = service.reload_rules().await;
+        }
+    }
+}
