@@ -3,3 +3,4 @@
 //! See `ARCHITECTURE.md` for the bird's-eye view and the code map.
 
 pub mod message;
+pub mod ticket;
