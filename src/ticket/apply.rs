@@ -190,8 +190,9 @@ impl Planner<'_> {
     }
 
     fn render_ticket(&self, key: &str, t: &Ticket, extra: &[(&'static str, String)]) -> String {
-        let mut vars = ticket_vars(t);
-        vars.extend_from_slice(extra);
+        // Extra variables come first so they win over the ticket's own (`count`).
+        let mut vars = extra.to_vec();
+        vars.extend(ticket_vars(t));
         render_key(key, &self.ctx.replies, &vars)
     }
 
