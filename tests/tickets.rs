@@ -382,6 +382,95 @@ fn full_case_loop_with_replies_in_origin_group() {
     );
 }
 
+/// Every (status × action) pair driven through chat commands on the real
+/// store agrees with the workflow table: allowed ones land in the table's
+/// target status, refused ones answer the table's refusal and change nothing.
+#[test]
+fn store_follows_transition_table_for_every_status_and_action() {
+    use gongdan::ticket::workflow::{check, target_status, Act};
+    let acts: &[(Act, &str, &str)] = &[
+        (Act::Supplement, "rep", "#补充 {n} 更严重了"),
+        (Act::Confirm, "rep", "#确认 {n}"),
+        (Act::NotFixed, "rep", "#未解决 {n} 还在"),
+        (Act::Rate, "rep", "#评价 {n} 3"),
+        (Act::Withdraw, "rep", "#撤回 {n}"),
+        (Act::Claim, "officer1", "#认领 {n}"),
+        (Act::Assign, "officer1", "#派遣 {n} @张队"),
+        (Act::Progress, "officer1", "#处理 {n} 到场"),
+        (Act::Resolve, "officer1", "#办结 {n} 好了"),
+        (Act::Reject, "officer1", "#驳回 {n} 不归我们管"),
+        (Act::Transfer, "officer1", "#转办 {n} 园林局"),
+        (Act::Merge, "officer1", "#合并 {n} {m}"),
+        (Act::Hold, "officer1", "#挂账 {n} 等预算"),
+        (Act::Reopen, "officer1", "#重开 {n}"),
+        (Act::Recategorize, "officer1", "#改类 {n} dog"),
+        (Act::Note, "officer1", "#备注 {n} 记一下"),
+    ];
+    let setups: &[(Status, &[&str])] = &[
+        (Status::Open, &[]),
+        (Status::Assigned, &["#认领 {n}"]),
+        (Status::InProgress, &["#处理 {n} 到场"]),
+        (Status::Resolved, &["#办结 {n} 好了"]),
+        (Status::Closed, &["#办结 {n} 好了", "#确认 {n}"]),
+        (Status::Rejected, &["#驳回 {n} 不归我们管"]),
+        (Status::Duplicate, &["#合并 {n} {m}"]),
+        (Status::OnHold, &["#挂账 {n} 等预算"]),
+    ];
+    let mut env = Env::new();
+    let mut g = 0;
+    for (status, steps) in setups {
+        for (act, actor, template) in acts {
+            g += 1;
+            let group = format!("tt{g}");
+            let n = env
+                .complain(&group, "rep", "通道堵了", fire(Some("1号楼"), "x"))
+                .ticket
+                .expect("ticket");
+            // The merge target lives in another group so it is not an automatic duplicate.
+            let m = env
+                .complain(
+                    &format!("{group}m"),
+                    "rep2",
+                    "通道堵了",
+                    fire(Some("1号楼"), "x"),
+                )
+                .ticket
+                .expect("ticket");
+            let fill = |t: &str| {
+                t.replace("{n}", &n.get().to_string())
+                    .replace("{m}", &m.get().to_string())
+            };
+            for step in *steps {
+                let who = if step.starts_with("#确认") {
+                    "rep"
+                } else {
+                    "officer2"
+                };
+                env.say(&group, who, &fill(step));
+            }
+            let before = env.store.get(n).expect("g").expect("exists");
+            assert_eq!(before.status, *status, "setup {steps:?}");
+            let p = env.say(&group, actor, &fill(template));
+            let after = env.store.get(n).expect("g").expect("exists");
+            match check(n, *status, *act) {
+                Ok(target) => {
+                    let want = target_status(*status, target, before.officer.is_some());
+                    assert_eq!(
+                        after.status, want,
+                        "{act:?} from {status:?}: {:?}",
+                        p.replies
+                    );
+                    assert!(after.updated_at >= before.updated_at);
+                }
+                Err(refusal) => {
+                    assert_eq!(only_text(&p), refusal, "{act:?} from {status:?}");
+                    assert_eq!(after, before, "{act:?} from {status:?} changed the ticket");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn refused_transition_changes_nothing() {
     let mut env = Env::new();
@@ -847,6 +936,38 @@ fn database_written_by_record_version_1_still_opens() {
         env.store.get(t(1006)).expect("g").map(|t| t.status),
         Some(Status::Open)
     );
+}
+
+/// A v2 record written before the optional fields existed (only the required
+/// ones) still reads, and a record claiming ticket 0 is reported as corrupt.
+#[test]
+fn minimal_and_broken_records() {
+    let env = Env::new();
+    let tickets = env.store.raw_tree("tickets").expect("tree");
+    let minimal = r#"{"v":2,"id":1001,"status":"open","category":"dog","category_name":"不文明养犬",
+        "department":"城管执法中队","sla_hours":72,"text":"狗叫","platform":"generic","group_id":"g1",
+        "reporter":{"id":"r1"},"created_at":"2026-11-01T02:00:00Z","updated_at":"2026-11-01T02:00:00Z",
+        "due_at":"2026-11-04T02:00:00Z","field_from_the_future":true}"#;
+    tickets
+        .insert(1001u64.to_be_bytes(), minimal.as_bytes())
+        .expect("insert");
+    let tk = env.store.get(t(1001)).expect("read").expect("exists");
+    assert_eq!(
+        (tk.priority, tk.supporters.len(), tk.rating),
+        (Priority::Normal, 0, None)
+    );
+    let cases: &[(&str, &str)] = &[
+        (r#"{"v":2,"id":0}"#, "corrupt"),
+        (r#"{"v":9,"id":1002}"#, "format version 9"),
+        ("not json", "corrupt"),
+    ];
+    for (raw, want) in cases {
+        tickets
+            .insert(1002u64.to_be_bytes(), raw.as_bytes())
+            .expect("insert");
+        let err = env.store.get(t(1002)).expect_err("must not read");
+        assert!(err.to_string().contains(want), "{raw}: {err}");
+    }
 }
 
 #[test]

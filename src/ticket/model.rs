@@ -25,8 +25,22 @@ pub fn to_halfwidth(s: &str) -> String {
 /// Parse, don't validate: once you hold a `TicketId` it is a positive integer,
 /// so nothing downstream re-checks user text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "u64", try_from = "u64")]
 pub struct TicketId(u64);
+
+impl From<TicketId> for u64 {
+    fn from(id: TicketId) -> u64 {
+        id.0
+    }
+}
+
+/// Stored records go through the same check as user input: no ticket 0.
+impl TryFrom<u64> for TicketId {
+    type Error = TicketIdError;
+    fn try_from(n: u64) -> Result<TicketId, TicketIdError> {
+        TicketId::new(n).ok_or(TicketIdError::OutOfRange)
+    }
+}
 
 /// Why a piece of text is not a ticket number.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -45,8 +59,8 @@ impl TicketId {
         (n > 0).then_some(TicketId(n))
     }
 
-    /// Accepts `1024`, `#1024`, `＃１０２４`, `No.1024` is *not* accepted: only an
-    /// optional `#` followed by ASCII or full-width digits.
+    /// Accepts an optional `#` followed by ASCII or full-width digits:
+    /// `1024`, `#1024`, `＃１０２４`. Anything else (`abc`, `-5`, `10.5`, `0`) is an error.
     pub fn parse(text: &str) -> Result<TicketId, TicketIdError> {
         let half = to_halfwidth(text);
         let t = half.trim();
