@@ -1,0 +1,891 @@
+//! Turning one complaint or command into a plan of writes and replies.
+//!
+//! Planning reads the store freely (scans included) and changes nothing; the
+//! store then commits the plan in one transaction. Keeping the decisions here
+//! and the bytes in `store.rs` means every rule can be read in one place.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::command::{help_for, help_text, Access, Command, CommandKind, ListScope};
+use super::duplicate;
+use super::error::StoreError;
+use super::export::{stats_text, ticket_brief, ticket_line};
+use super::model::{
+    ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
+    UNCLASSIFIED_NAME,
+};
+use super::reply::{render, render_key, template, ticket_vars};
+use super::store::{Action, Context, ListFilter, Reply, Store};
+use super::workflow::{self, Act};
+use crate::message::InboundMessage;
+
+/// How many candidate tickets of a group duplicate detection looks at, newest first.
+const DUPLICATE_SCAN_LIMIT: usize = 200;
+/// How many tickets `#列表` shows in a chat.
+const LIST_LIMIT: usize = 10;
+
+/// A reply with what the outbox needs besides the text.
+#[derive(Debug, Clone)]
+pub(crate) struct OutReply {
+    pub reply: Reply,
+    pub reply_handle: Option<String>,
+    pub ticket: Option<TicketId>,
+}
+
+/// Everything one message changes.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    /// The ticket the message was about (for `Processed::ticket`).
+    pub ticket: Option<TicketId>,
+    /// Set when a new ticket number was used: the counter moves past it.
+    pub new_ticket: Option<TicketId>,
+    /// `(before, after)`; `before` is `None` for a new ticket.
+    pub writes: Vec<(Option<Ticket>, Ticket)>,
+    pub events: Vec<(TicketId, Event)>,
+    pub replies: Vec<OutReply>,
+}
+
+pub(crate) fn plan(
+    store: &Store,
+    msg: &InboundMessage,
+    action: &Action,
+    ctx: &Context,
+    now: DateTime<Utc>,
+) -> Result<Plan, StoreError> {
+    let mut p = Planner {
+        store,
+        msg,
+        ctx,
+        now,
+        role: ctx.roles.role_of(&msg.platform, &msg.sender_id),
+        work: BTreeMap::new(),
+        seqs: HashMap::new(),
+        plan: Plan::default(),
+    };
+    match action {
+        Action::Complaint(input) => p.complaint(input)?,
+        Action::Command(cmd) => p.command(cmd)?,
+        Action::Invalid(e) => p.say_here(e.to_string(), None),
+    }
+    Ok(p.finish())
+}
+
+struct Planner<'a> {
+    store: &'a Store,
+    msg: &'a InboundMessage,
+    ctx: &'a Context,
+    now: DateTime<Utc>,
+    role: Role,
+    /// Tickets touched so far: (as stored, as it will be).
+    work: BTreeMap<TicketId, (Option<Ticket>, Ticket)>,
+    seqs: HashMap<TicketId, u32>,
+    plan: Plan,
+}
+
+impl Planner<'_> {
+    fn finish(mut self) -> Plan {
+        self.plan.writes = self
+            .work
+            .into_values()
+            .filter(|(before, after)| before.as_ref() != Some(after))
+            .collect();
+        self.plan
+    }
+
+    // ---- helpers ---------------------------------------------------------
+
+    fn load(&mut self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        if let Some((_, t)) = self.work.get(&id) {
+            return Ok(Some(t.clone()));
+        }
+        let t = self.store.get(id)?;
+        if let Some(t) = &t {
+            self.work.insert(id, (Some(t.clone()), t.clone()));
+        }
+        Ok(t)
+    }
+
+    fn save(&mut self, t: Ticket) {
+        match self.work.get_mut(&t.id) {
+            Some(slot) => slot.1 = t,
+            None => {
+                self.work.insert(t.id, (None, t));
+            }
+        }
+    }
+
+    fn me(&self) -> Person {
+        Person {
+            id: self.msg.sender_id.clone(),
+            name: self.msg.sender_name.clone(),
+        }
+    }
+
+    fn event(
+        &mut self,
+        t: &Ticket,
+        kind: EventKind,
+        from: Option<Status>,
+        note: Option<String>,
+    ) -> Result<(), StoreError> {
+        let seq = match self.seqs.get(&t.id) {
+            Some(s) => *s,
+            None => self.store.next_event_seq(t.id)?,
+        };
+        self.seqs.insert(t.id, seq.saturating_add(1));
+        let to = (from != Some(t.status) || kind == EventKind::Created).then_some(t.status);
+        self.plan.events.push((
+            t.id,
+            Event {
+                seq,
+                at: self.now,
+                actor: format!("{}:{}", self.msg.platform, self.msg.sender_id),
+                actor_name: self.msg.sender_name.clone(),
+                role: self.role,
+                kind,
+                from,
+                to,
+                note,
+            },
+        ));
+        Ok(())
+    }
+
+    fn push_reply(&mut self, platform: &str, group: &str, text: &str, ticket: Option<TicketId>) {
+        let here = platform == self.msg.platform && group == self.msg.group_id;
+        let dup = self.plan.replies.iter().any(|r| {
+            r.reply.platform == platform && r.reply.group_id == group && r.reply.text == text
+        });
+        if dup || text.is_empty() {
+            return;
+        }
+        self.plan.replies.push(OutReply {
+            reply: Reply {
+                platform: platform.to_string(),
+                group_id: group.to_string(),
+                text: text.to_string(),
+            },
+            reply_handle: if here {
+                self.msg.reply_handle.clone()
+            } else {
+                None
+            },
+            ticket,
+        });
+    }
+
+    /// A reply to the group where the message was typed.
+    fn say_here(&mut self, text: String, ticket: Option<TicketId>) {
+        let (p, g) = (self.msg.platform.clone(), self.msg.group_id.clone());
+        self.push_reply(&p, &g, &text, ticket);
+    }
+
+    /// A reply about a ticket: to the group it came from, and also here when
+    /// an officer typed the command somewhere else.
+    fn say_about(&mut self, t: &Ticket, text: String) {
+        self.push_reply(&t.platform, &t.group_id, &text, Some(t.id));
+        self.say_here(text, Some(t.id));
+    }
+
+    fn render_ticket(&self, key: &str, t: &Ticket, extra: &[(&'static str, String)]) -> String {
+        // Extra variables come first so they win over the ticket's own (`count`).
+        let mut vars = extra.to_vec();
+        vars.extend(ticket_vars(t));
+        render_key(key, &self.ctx.replies, &vars)
+    }
+
+    fn is_reporter(&self, t: &Ticket) -> bool {
+        t.platform == self.msg.platform && t.is_reporter(&self.msg.sender_id)
+    }
+
+    fn find_category(&self, word: &str) -> Option<(String, String)> {
+        let w = word.trim();
+        if w.eq_ignore_ascii_case(UNCLASSIFIED_ID) || w == UNCLASSIFIED_NAME {
+            return Some((UNCLASSIFIED_ID.into(), UNCLASSIFIED_NAME.into()));
+        }
+        self.ctx
+            .categories
+            .values()
+            .find(|c| c.id.eq_ignore_ascii_case(w) || c.name == w)
+            .map(|c| (c.id.clone(), c.name.clone()))
+    }
+
+    fn category_names(&self) -> String {
+        let mut names: Vec<&str> = self
+            .ctx
+            .categories
+            .values()
+            .map(|c| c.name.as_str())
+            .collect();
+        names.sort_unstable();
+        if names.is_empty() {
+            "（未配置）".into()
+        } else {
+            names.join("、")
+        }
+    }
+
+    // ---- complaints ------------------------------------------------------
+
+    /// The complaint as the ticket keeps it: `#投诉 xxx` keeps only `xxx`.
+    fn complaint_text(&self) -> String {
+        match Command::parse(&self.msg.text) {
+            Some(Ok(Command::Report(content))) => content,
+            _ => self.msg.text.trim().to_string(),
+        }
+    }
+
+    fn complaint(&mut self, input: &ComplaintInput) -> Result<(), StoreError> {
+        let text = self.complaint_text();
+        let mut best: Option<(f64, TicketId)> = None;
+        let ids: Vec<TicketId> = self
+            .store
+            .ids_in_group(&self.msg.platform, &self.msg.group_id)
+            .take(DUPLICATE_SCAN_LIMIT)
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            let Some(t) = self.store.get(id)? else {
+                continue;
+            };
+            let score = duplicate::score(
+                &t,
+                input,
+                &self.msg.platform,
+                &self.msg.group_id,
+                self.now,
+                self.ctx.duplicate_window_hours,
+            );
+            if let Some(s) = score {
+                // Ties go to the newer ticket (ids come newest first).
+                if best.is_none_or(|(b, _)| s > b) {
+                    best = Some((s, id));
+                }
+            }
+        }
+        match best {
+            Some((_, id)) => self.join_existing(id, input, &text),
+            None => self.create(input, text),
+        }
+    }
+
+    fn join_existing(
+        &mut self,
+        id: TicketId,
+        input: &ComplaintInput,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let Some(mut t) = self.load(id)? else {
+            return Ok(());
+        };
+        let added = t.add_supporter(self.me());
+        let new_images: Vec<String> = self
+            .msg
+            .images
+            .iter()
+            .filter(|i| !t.attachments.contains(i))
+            .cloned()
+            .collect();
+        let changed = added || !new_images.is_empty();
+        t.attachments.extend(new_images);
+        if changed {
+            t.priority = t.priority.max(input.priority);
+            t.updated_at = self.now;
+            let kind = if added {
+                EventKind::Supported
+            } else {
+                EventKind::Supplemented
+            };
+            self.event(&t, kind, Some(t.status), Some(text.to_string()))?;
+        }
+        let key = if added {
+            "supported"
+        } else {
+            "supported_again"
+        };
+        let reply = self.render_ticket(key, &t, &[]);
+        self.plan.ticket = Some(t.id);
+        self.say_about(&t, reply);
+        self.save(t);
+        Ok(())
+    }
+
+    fn create(&mut self, input: &ComplaintInput, text: String) -> Result<(), StoreError> {
+        let id = self.store.next_ticket_id()?;
+        let sla = input.sla_hours.max(1);
+        let location = input
+            .location
+            .as_ref()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty());
+        let t = Ticket {
+            id,
+            status: Status::Open,
+            category: input.category.clone(),
+            category_name: input.category_name.clone(),
+            department: input.department.clone(),
+            priority: input.priority,
+            sla_hours: sla,
+            location,
+            text,
+            tokens: input.tokens.clone(),
+            platform: self.msg.platform.clone(),
+            group_id: self.msg.group_id.clone(),
+            group_name: self.msg.group_name.clone(),
+            reporter: self.me(),
+            supporters: Vec::new(),
+            attachments: self.msg.images.clone(),
+            officer: None,
+            created_at: self.now,
+            updated_at: self.now,
+            due_at: self.now + Duration::hours(i64::from(sla)),
+            resolved_at: None,
+            closed_at: None,
+            status_reason: None,
+            resolution: None,
+            merged_into: None,
+            rating: None,
+            reopen_count: 0,
+            source_message_id: self.msg.message_id.clone(),
+        };
+        self.event(&t, EventKind::Created, None, None)?;
+        // A category's own reply beats the configured and default "created" reply.
+        let category_template = input.reply_template.clone().or_else(|| {
+            self.ctx
+                .categories
+                .get(&input.category)
+                .and_then(|c| c.reply_template.clone())
+        });
+        let reply = match category_template {
+            Some(tpl) => render(&tpl, &ticket_vars(&t)),
+            None if t.category == UNCLASSIFIED_ID => {
+                self.render_ticket("created_unclassified", &t, &[])
+            }
+            None => self.render_ticket("created", &t, &[]),
+        };
+        self.plan.ticket = Some(id);
+        self.plan.new_ticket = Some(id);
+        self.say_about(&t, reply);
+        self.save(t);
+        Ok(())
+    }
+
+    // ---- commands --------------------------------------------------------
+
+    fn command(&mut self, cmd: &Command) -> Result<(), StoreError> {
+        let def = cmd.def();
+        if !def.access.visible_to(self.role) {
+            let needed = match def.access {
+                Access::Admin => Role::Admin,
+                _ => Role::Officer,
+            };
+            let text = render_key(
+                "denied_role",
+                &self.ctx.replies,
+                &[
+                    ("command", def.display_name()),
+                    ("role", needed.label().to_string()),
+                ],
+            );
+            self.say_here(text, cmd.ticket());
+            return Ok(());
+        }
+        match cmd {
+            Command::Help(topic) => {
+                let text = topic
+                    .as_deref()
+                    .and_then(help_for)
+                    .unwrap_or_else(|| help_text(self.role));
+                self.say_here(text, None);
+            }
+            Command::Show(id) => self.show(*id)?,
+            Command::List(scope) => self.list(scope)?,
+            Command::Report(content) => {
+                // The pipeline normally classifies `#投诉` and sends a
+                // Complaint; this is the fallback when it did not.
+                self.complaint(&ComplaintInput::unclassified(content))?
+            }
+            Command::Stats(period) => {
+                let stats = self.store.stats(*period, self.now)?;
+                self.say_here(stats_text(&stats), None);
+            }
+            // The pipeline reloads the rules and answers; nothing to store.
+            Command::Reload => {}
+            _ => self.ticket_command(cmd)?,
+        }
+        Ok(())
+    }
+
+    fn not_found(&mut self, id: TicketId) {
+        let text = render_key(
+            "not_found",
+            &self.ctx.replies,
+            &[("ticket", id.to_string())],
+        );
+        self.say_here(text, None);
+    }
+
+    fn show(&mut self, id: TicketId) -> Result<(), StoreError> {
+        let Some(t) = self.store.get(id)? else {
+            self.not_found(id);
+            return Ok(());
+        };
+        // Residents only see their own group's tickets: others may name people.
+        let same_group = t.platform == self.msg.platform && t.group_id == self.msg.group_id;
+        if !self.role.is_officer() && !same_group && !self.is_reporter(&t) {
+            let text = self.render_ticket("not_in_group", &t, &[]);
+            self.say_here(text, Some(id));
+            return Ok(());
+        }
+        let history = self.store.history(id)?;
+        let text = super::reply::mask_phones(&ticket_brief(&t, &history, self.now));
+        self.plan.ticket = Some(id);
+        self.say_here(text, Some(id));
+        Ok(())
+    }
+
+    fn list(&mut self, scope: &ListScope) -> Result<(), StoreError> {
+        let mut f = ListFilter {
+            limit: Some(LIST_LIMIT + 1),
+            ..ListFilter::default()
+        };
+        // Residents see their own group only; officers work across groups.
+        if !self.role.is_officer() {
+            f.group = Some((self.msg.platform.clone(), self.msg.group_id.clone()));
+        }
+        let title = match scope {
+            ListScope::Active => {
+                f.active_only = true;
+                "未结案工单".to_string()
+            }
+            ListScope::All => "全部工单".to_string(),
+            ListScope::Mine if self.role.is_officer() => {
+                f.officer = Some(self.msg.sender_id.clone());
+                f.active_only = true;
+                "我负责的工单".to_string()
+            }
+            ListScope::Mine => {
+                f.reporter = Some(self.msg.sender_id.clone());
+                "我反映的工单".to_string()
+            }
+            ListScope::Status(s) => {
+                f.status = Some(*s);
+                format!("{}的工单", s.label())
+            }
+            ListScope::Category(word) => match self.find_category(word) {
+                Some((id, name)) => {
+                    f.category = Some(id);
+                    format!("{name}类工单")
+                }
+                None => {
+                    let text = render_key(
+                        "unknown_category",
+                        &self.ctx.replies,
+                        &[
+                            ("note", word.clone()),
+                            ("categories", self.category_names()),
+                        ],
+                    );
+                    self.say_here(text, None);
+                    return Ok(());
+                }
+            },
+        };
+        let tickets = self.store.list(&f)?;
+        if tickets.is_empty() {
+            let text = template("list_empty", &self.ctx.replies).into_owned();
+            self.say_here(text, None);
+            return Ok(());
+        }
+        let mut text = format!("{title}（最近 {} 条）：", tickets.len().min(LIST_LIMIT));
+        for t in tickets.iter().take(LIST_LIMIT) {
+            text.push('\n');
+            text.push_str(&ticket_line(t, self.now));
+        }
+        if tickets.len() > LIST_LIMIT {
+            text.push_str("\n……更多请用 #列表 状态 或 #列表 类别 筛选");
+        }
+        self.say_here(super::reply::mask_phones(&text), None);
+        Ok(())
+    }
+
+    fn ticket_command(&mut self, cmd: &Command) -> Result<(), StoreError> {
+        let Some(id) = cmd.ticket() else {
+            return Ok(());
+        };
+        let Some(mut t) = self.load(id)? else {
+            self.not_found(id);
+            return Ok(());
+        };
+        let def = cmd.def();
+        let relation_ok = match def.access {
+            Access::Reporter => self.is_reporter(&t),
+            Access::ReporterOrOfficer => self.role.is_officer() || self.is_reporter(&t),
+            _ => true,
+        };
+        let Some(act) = act_of(cmd) else {
+            return Ok(());
+        };
+        if !relation_ok {
+            let text = self.render_ticket("denied_reporter", &t, &[("action", act.verb().into())]);
+            self.say_here(text, Some(id));
+            return Ok(());
+        }
+        let target = match workflow::check(id, t.status, act) {
+            Ok(target) => target,
+            Err(refusal) => {
+                self.say_here(refusal, Some(id));
+                return Ok(());
+            }
+        };
+        self.plan.ticket = Some(id);
+        let from = t.status;
+        let now = self.now;
+        let to = workflow::target_status(from, target, t.officer.is_some());
+        let note_var = |n: &str| ("note", n.to_string());
+        match cmd {
+            Command::Add(_, text) => {
+                t.attachments.extend(
+                    self.msg
+                        .images
+                        .iter()
+                        .filter(|i| !t.attachments.contains(i))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                t.updated_at = now;
+                self.event(&t, EventKind::Supplemented, Some(from), Some(text.clone()))?;
+                let reply = self.render_ticket("supplemented", &t, &[note_var(text)]);
+                self.say_about(&t, reply);
+            }
+            Command::Confirm(_) => {
+                t.status = to;
+                t.closed_at = Some(now);
+                t.updated_at = now;
+                self.event(&t, EventKind::Confirmed, Some(from), None)?;
+                let reply = self.render_ticket("confirmed", &t, &[]);
+                self.say_about(&t, reply);
+            }
+            Command::NotFixed(_, reason) => {
+                let reason = reason.clone().unwrap_or_else(|| "未说明原因".to_string());
+                self.reopen(&mut t, to, EventKind::NotFixed, reason.clone())?;
+                let reply = self.render_ticket("not_fixed", &t, &[note_var(&reason)]);
+                self.say_about(&t, reply);
+            }
+            Command::Rate(_, stars, comment) => {
+                t.rating = Some(*stars);
+                t.updated_at = now;
+                let note = match comment {
+                    Some(c) => format!("{stars} 星：{c}"),
+                    None => format!("{stars} 星"),
+                };
+                self.event(&t, EventKind::Rated, Some(from), Some(note))?;
+                let reply = self.render_ticket("rated", &t, &[("rating", stars.to_string())]);
+                self.say_about(&t, reply);
+            }
+            Command::Withdraw(_) => self.withdraw(&mut t, to)?,
+            Command::Claim(_) => {
+                t.officer = Some(self.me());
+                t.status = to;
+                t.updated_at = now;
+                self.event(&t, EventKind::Claimed, Some(from), None)?;
+                let reply = self.render_ticket("claimed", &t, &[]);
+                self.say_about(&t, reply);
+            }
+            Command::Assign(_, who) => {
+                t.officer = Some(self.resolve_officer(who));
+                t.status = to;
+                t.updated_at = now;
+                self.event(&t, EventKind::Assigned, Some(from), Some(who.clone()))?;
+                let reply = self.render_ticket("assigned", &t, &[]);
+                self.say_about(&t, reply);
+            }
+            Command::Progress(_, note) => {
+                if t.officer.is_none() {
+                    t.officer = Some(self.me());
+                }
+                t.status = to;
+                t.updated_at = now;
+                self.event(&t, EventKind::Progress, Some(from), Some(note.clone()))?;
+                let reply = self.render_ticket("progress", &t, &[note_var(note)]);
+                self.say_about(&t, reply);
+            }
+            Command::Resolve(_, result) => {
+                if t.officer.is_none() {
+                    t.officer = Some(self.me());
+                }
+                t.status = to;
+                t.resolved_at = Some(now);
+                t.resolution = Some(result.clone());
+                t.updated_at = now;
+                self.event(&t, EventKind::Resolved, Some(from), Some(result.clone()))?;
+                let reply = self.render_ticket("resolved", &t, &[note_var(result)]);
+                self.say_about(&t, reply);
+            }
+            Command::Reject(_, reason) => {
+                t.status = to;
+                t.status_reason = Some(reason.clone());
+                t.closed_at = Some(now);
+                t.updated_at = now;
+                self.event(&t, EventKind::Rejected, Some(from), Some(reason.clone()))?;
+                let reply = self.render_ticket("rejected", &t, &[note_var(reason)]);
+                self.say_about(&t, reply);
+            }
+            Command::Transfer(_, dept) => {
+                let old = std::mem::replace(&mut t.department, dept.clone());
+                t.officer = None;
+                t.status = to;
+                t.updated_at = now;
+                self.event(
+                    &t,
+                    EventKind::Transferred,
+                    Some(from),
+                    Some(format!("{old} → {dept}")),
+                )?;
+                let reply = self.render_ticket("transferred", &t, &[]);
+                self.say_about(&t, reply);
+            }
+            Command::Merge(_, into) => return self.merge(t, *into, to),
+            Command::Hold(_, reason) => {
+                t.status = to;
+                t.status_reason = Some(reason.clone());
+                t.updated_at = now;
+                self.event(&t, EventKind::OnHold, Some(from), Some(reason.clone()))?;
+                let reply = self.render_ticket("on_hold", &t, &[note_var(reason)]);
+                self.say_about(&t, reply);
+            }
+            Command::Reopen(_, note) => {
+                let n = note.clone().unwrap_or_default();
+                self.reopen(&mut t, to, EventKind::Reopened, n.clone())?;
+                let shown = if n.is_empty() {
+                    String::new()
+                } else {
+                    format!("说明：{n}")
+                };
+                let reply = self.render_ticket("reopened", &t, &[note_var(&shown)]);
+                self.say_about(&t, reply);
+            }
+            Command::Recat(_, word) => {
+                let Some(info) = self.lookup_category_info(word) else {
+                    let text = render_key(
+                        "unknown_category",
+                        &self.ctx.replies,
+                        &[
+                            ("note", word.clone()),
+                            ("categories", self.category_names()),
+                        ],
+                    );
+                    self.say_here(text, Some(id));
+                    return Ok(());
+                };
+                let old_name = t.category_name.clone();
+                t.category = info.id;
+                t.category_name = info.name;
+                t.department = info.department;
+                // A rule may have raised the priority; changing category must not lower it.
+                t.priority = t.priority.max(info.priority);
+                t.sla_hours = info.sla_hours.max(1);
+                t.due_at = t.created_at + Duration::hours(i64::from(t.sla_hours));
+                t.updated_at = now;
+                let note = format!("{old_name} → {}", t.category_name);
+                self.event(&t, EventKind::Recategorized, Some(from), Some(note))?;
+                let reply = self.render_ticket("recategorized", &t, &[]);
+                self.say_about(&t, reply);
+            }
+            Command::Note(_, text) => {
+                t.updated_at = now;
+                self.event(&t, EventKind::Noted, Some(from), Some(text.clone()))?;
+                // Internal: answered only where it was typed, never in the residents' group.
+                let reply = self.render_ticket("noted", &t, &[]);
+                self.say_here(reply, Some(id));
+            }
+            _ => return Ok(()),
+        }
+        self.save(t);
+        Ok(())
+    }
+
+    fn lookup_category_info(&self, word: &str) -> Option<super::model::CategoryInfo> {
+        let (id, _) = self.find_category(word)?;
+        match self.ctx.categories.get(&id) {
+            Some(c) => Some(c.clone()),
+            None => {
+                // `unclassified` is always known even when not configured.
+                let u = ComplaintInput::unclassified("");
+                Some(super::model::CategoryInfo {
+                    id: u.category,
+                    name: u.category_name,
+                    department: u.department,
+                    priority: u.priority,
+                    sla_hours: u.sla_hours,
+                    reply_template: None,
+                })
+            }
+        }
+    }
+
+    /// `@张队` may be an officer's user id or just a name; either way it is
+    /// what replies show.
+    fn resolve_officer(&self, who: &str) -> Person {
+        let who = who.trim().trim_start_matches('@').to_string();
+        let full = format!("{}:{who}", self.msg.platform);
+        let known =
+            self.ctx.roles.officers.contains(&full) || self.ctx.roles.admins.contains(&full);
+        Person {
+            id: who.clone(),
+            name: (!known).then_some(who),
+        }
+    }
+
+    fn reopen(
+        &mut self,
+        t: &mut Ticket,
+        to: Status,
+        kind: EventKind,
+        reason: String,
+    ) -> Result<(), StoreError> {
+        let from = t.status;
+        t.status = to;
+        t.reopen_count = t.reopen_count.saturating_add(1);
+        t.resolved_at = None;
+        t.closed_at = None;
+        t.status_reason = None;
+        t.rating = None;
+        // A reopened case gets a fresh deadline: the old one is long gone.
+        t.due_at = self.now + Duration::hours(i64::from(t.sla_hours));
+        t.updated_at = self.now;
+        self.event(t, kind, Some(from), (!reason.is_empty()).then_some(reason))
+    }
+
+    /// The last person withdrawing closes the ticket; if others reported the
+    /// same problem, only this person's report is removed and work goes on.
+    fn withdraw(&mut self, t: &mut Ticket, to: Status) -> Result<(), StoreError> {
+        let from = t.status;
+        let me = self.msg.sender_id.clone();
+        if t.report_count() > 1 {
+            if t.reporter.id == me {
+                let next = t.supporters.remove(0);
+                t.reporter = next;
+            } else {
+                t.supporters.retain(|p| p.id != me);
+            }
+            t.updated_at = self.now;
+            self.event(
+                t,
+                EventKind::Withdrawn,
+                Some(from),
+                Some("撤回个人反映".into()),
+            )?;
+            let reply = self.render_ticket("withdrawn_one", t, &[]);
+            self.say_about(t, reply);
+        } else {
+            t.status = to;
+            t.status_reason = Some("反映人撤回".into());
+            t.closed_at = Some(self.now);
+            t.updated_at = self.now;
+            self.event(t, EventKind::Withdrawn, Some(from), None)?;
+            let reply = self.render_ticket("withdrawn", t, &[]);
+            self.say_about(t, reply);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, mut src: Ticket, into: TicketId, to: Status) -> Result<(), StoreError> {
+        if src.id == into {
+            let text = self.render_ticket("merge_self", &src, &[]);
+            self.say_here(text, Some(src.id));
+            return Ok(());
+        }
+        let Some(mut dst) = self.load(into)? else {
+            self.not_found(into);
+            return Ok(());
+        };
+        if workflow::check(into, dst.status, Act::Absorb).is_err() {
+            let vars = [
+                ("target", into.to_string()),
+                ("target_number", into.get().to_string()),
+                ("status", dst.status.label().to_string()),
+            ];
+            let text = self.render_ticket("merge_target_closed", &src, &vars);
+            self.say_here(text, Some(src.id));
+            return Ok(());
+        }
+        let from_src = src.status;
+        let from_dst = dst.status;
+        let mut joined = 0;
+        for p in src.reporters().cloned().collect::<Vec<_>>() {
+            if dst.add_supporter(p) {
+                joined += 1;
+            }
+        }
+        for a in &src.attachments {
+            if !dst.attachments.contains(a) {
+                dst.attachments.push(a.clone());
+            }
+        }
+        dst.priority = dst.priority.max(src.priority);
+        dst.updated_at = self.now;
+        src.status = to;
+        src.merged_into = Some(into);
+        src.closed_at = Some(self.now);
+        src.updated_at = self.now;
+        self.event(
+            &src,
+            EventKind::Merged,
+            Some(from_src),
+            Some(format!("合并到 {into}")),
+        )?;
+        self.event(
+            &dst,
+            EventKind::MergedFrom,
+            Some(from_dst),
+            Some(format!("{} 并入，新增 {joined} 位反映人", src.id)),
+        )?;
+        let vars = [
+            ("target", into.to_string()),
+            ("count", dst.report_count().to_string()),
+        ];
+        let text = self.render_ticket("merged", &src, &vars);
+        self.say_about(&src, text.clone());
+        // The target's residents hear about it too when it came from another group.
+        self.push_reply(
+            &dst.platform.clone(),
+            &dst.group_id.clone(),
+            &text,
+            Some(into),
+        );
+        self.save(src);
+        self.save(dst);
+        Ok(())
+    }
+}
+
+/// The workflow action a ticket command performs.
+fn act_of(cmd: &Command) -> Option<Act> {
+    let act = match cmd.kind() {
+        CommandKind::Add => Act::Supplement,
+        CommandKind::Confirm => Act::Confirm,
+        CommandKind::NotFixed => Act::NotFixed,
+        CommandKind::Rate => Act::Rate,
+        CommandKind::Withdraw => Act::Withdraw,
+        CommandKind::Claim => Act::Claim,
+        CommandKind::Assign => Act::Assign,
+        CommandKind::Progress => Act::Progress,
+        CommandKind::Resolve => Act::Resolve,
+        CommandKind::Reject => Act::Reject,
+        CommandKind::Transfer => Act::Transfer,
+        CommandKind::Merge => Act::Merge,
+        CommandKind::Hold => Act::Hold,
+        CommandKind::Reopen => Act::Reopen,
+        CommandKind::Recat => Act::Recategorize,
+        CommandKind::Note => Act::Note,
+        CommandKind::Help
+        | CommandKind::Show
+        | CommandKind::List
+        | CommandKind::Report
+        | CommandKind::Stats
+        | CommandKind::Reload => return None,
+    };
+    Some(act)
+}

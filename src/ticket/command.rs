@@ -1,0 +1,1017 @@
+//! Chat commands: one definitions table drives parsing, authorisation and the help text.
+//!
+//! `#认领 1024`, `/claim #1024` and `＃认领　＃１０２４` all parse to the same
+//! [`Command`]. Parsing never touches the store: `#认领 99999` parses fine and
+//! is answered "没有找到工单" when applied.
+
+use thiserror::Error;
+
+use super::model::{to_halfwidth, Role, Status, TicketId};
+
+/// Who may run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    /// The resident who opened the ticket or a supporter who joined it.
+    Reporter,
+    /// The reporter, or an officer doing 核查结案 on their behalf.
+    ReporterOrOfficer,
+    Officer,
+    Admin,
+}
+
+impl Access {
+    /// Whether a role may run the command at all (the reporter relation is
+    /// checked later, against the ticket).
+    pub fn visible_to(self, role: Role) -> bool {
+        match self {
+            Access::Anyone | Access::Reporter | Access::ReporterOrOfficer => true,
+            Access::Officer => role.is_officer(),
+            Access::Admin => role == Role::Admin,
+        }
+    }
+}
+
+/// The shape of a command's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Args {
+    /// Nothing, extra words are ignored.
+    None,
+    /// One optional word.
+    OptWord,
+    /// Free text, required.
+    Text,
+    Ticket,
+    /// Ticket number then required text.
+    TicketText,
+    /// Ticket number then optional text.
+    TicketOptText,
+    TicketTicket,
+    TicketRating,
+}
+
+/// Which command a definition describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    Help,
+    Show,
+    List,
+    Report,
+    Add,
+    Confirm,
+    NotFixed,
+    Rate,
+    Withdraw,
+    Claim,
+    Assign,
+    Progress,
+    Resolve,
+    Reject,
+    Transfer,
+    Merge,
+    Hold,
+    Reopen,
+    Recat,
+    Note,
+    Stats,
+    Reload,
+}
+
+/// One row of the command table.
+#[derive(Debug)]
+pub struct CommandDef {
+    pub kind: CommandKind,
+    /// Chinese names; the first is the canonical one shown in help.
+    pub names: &'static [&'static str],
+    /// English aliases, matched case-insensitively.
+    pub aliases: &'static [&'static str],
+    pub usage: &'static str,
+    pub example: &'static str,
+    pub description: &'static str,
+    pub access: Access,
+    args: Args,
+}
+
+impl CommandDef {
+    /// `#认领`.
+    pub fn display_name(&self) -> String {
+        format!("#{}", self.names.first().copied().unwrap_or("?"))
+    }
+}
+
+macro_rules! def {
+    ($kind:ident, $names:expr, $aliases:expr, $args:ident, $access:ident, $usage:expr, $example:expr, $desc:expr) => {
+        CommandDef {
+            kind: CommandKind::$kind,
+            names: $names,
+            aliases: $aliases,
+            usage: $usage,
+            example: $example,
+            description: $desc,
+            access: Access::$access,
+            args: Args::$args,
+        }
+    };
+}
+
+/// Every command gongdan understands. Help text, parsing and the role check
+/// all read this table, so they cannot drift apart.
+pub const COMMANDS: &[CommandDef] = &[
+    def!(
+        Help,
+        &["帮助", "命令"],
+        &["help"],
+        OptWord,
+        Anyone,
+        "#帮助 [命令]",
+        "#帮助 认领",
+        "查看命令说明"
+    ),
+    def!(
+        Show,
+        &["查询", "查看", "进度"],
+        &["show"],
+        Ticket,
+        Anyone,
+        "#查询 工单号",
+        "#查询 1024",
+        "查看工单状态和最近进展"
+    ),
+    def!(
+        List,
+        &["列表"],
+        &["list"],
+        OptWord,
+        Anyone,
+        "#列表 [状态|类别|我的|全部]",
+        "#列表 我的",
+        "列出工单，默认列出未结案的"
+    ),
+    def!(
+        Report,
+        &["投诉", "反映"],
+        &["report"],
+        Text,
+        Anyone,
+        "#投诉 问题描述",
+        "#投诉 5号楼消防通道被车堵了",
+        "直接提交投诉，即使没有被自动识别"
+    ),
+    def!(
+        Add,
+        &["补充"],
+        &["add"],
+        TicketText,
+        Reporter,
+        "#补充 工单号 内容",
+        "#补充 1024 晚上八点以后最严重",
+        "为自己反映的工单补充信息或照片"
+    ),
+    def!(
+        Confirm,
+        &["确认", "已解决"],
+        &["confirm"],
+        Ticket,
+        ReporterOrOfficer,
+        "#确认 工单号",
+        "#确认 1024",
+        "确认问题已解决，结案"
+    ),
+    def!(
+        NotFixed,
+        &["未解决", "没解决"],
+        &["notfixed"],
+        TicketOptText,
+        Reporter,
+        "#未解决 工单号 原因",
+        "#未解决 1024 车又停回来了",
+        "反馈问题没有解决，重新处理"
+    ),
+    def!(
+        Rate,
+        &["评价", "打分"],
+        &["rate"],
+        TicketRating,
+        Reporter,
+        "#评价 工单号 1-5",
+        "#评价 1024 5",
+        "为处理结果打分（1-5 星）"
+    ),
+    def!(
+        Withdraw,
+        &["撤回", "撤销"],
+        &["withdraw"],
+        Ticket,
+        Reporter,
+        "#撤回 工单号",
+        "#撤回 1024",
+        "撤回自己的反映"
+    ),
+    def!(
+        Claim,
+        &["认领"],
+        &["claim"],
+        Ticket,
+        Officer,
+        "#认领 工单号",
+        "#认领 1024",
+        "认领工单，由自己处理"
+    ),
+    def!(
+        Assign,
+        &["派遣", "指派"],
+        &["assign"],
+        TicketText,
+        Officer,
+        "#派遣 工单号 @处理人",
+        "#派遣 1024 @张队",
+        "把工单派给指定人员"
+    ),
+    def!(
+        Progress,
+        &["处理", "进展"],
+        &["progress"],
+        TicketText,
+        Officer,
+        "#处理 工单号 备注",
+        "#处理 1024 已联系车主挪车",
+        "记录处置进展，群内可见"
+    ),
+    def!(
+        Resolve,
+        &["办结"],
+        &["resolve"],
+        TicketText,
+        Officer,
+        "#办结 工单号 处理结果",
+        "#办结 1024 车辆已挪走",
+        "办结工单，等待反映人确认"
+    ),
+    def!(
+        Reject,
+        &["驳回", "不予受理"],
+        &["reject"],
+        TicketText,
+        Officer,
+        "#驳回 工单号 原因",
+        "#驳回 1024 不属于城管职责，请联系物业",
+        "不予受理并说明原因"
+    ),
+    def!(
+        Transfer,
+        &["转办"],
+        &["transfer"],
+        TicketText,
+        Officer,
+        "#转办 工单号 部门",
+        "#转办 1024 市场监管所",
+        "转交其他部门办理"
+    ),
+    def!(
+        Merge,
+        &["合并"],
+        &["merge"],
+        TicketTicket,
+        Officer,
+        "#合并 工单号 目标工单号",
+        "#合并 1025 1024",
+        "把前一个工单合并到后一个（同一问题）"
+    ),
+    def!(
+        Hold,
+        &["挂账"],
+        &["hold"],
+        TicketText,
+        Officer,
+        "#挂账 工单号 原因",
+        "#挂账 1024 需等待道路改造",
+        "暂缓处理并说明原因"
+    ),
+    def!(
+        Reopen,
+        &["重开", "重新打开"],
+        &["reopen"],
+        TicketOptText,
+        Officer,
+        "#重开 工单号 [原因]",
+        "#重开 1024 复查发现仍有问题",
+        "重新打开已办结、已结案、已驳回或挂账的工单"
+    ),
+    def!(
+        Recat,
+        &["改类"],
+        &["recat"],
+        TicketText,
+        Officer,
+        "#改类 工单号 类别",
+        "#改类 1024 不文明养犬",
+        "更改工单类别（类别编号或中文名）"
+    ),
+    def!(
+        Note,
+        &["备注"],
+        &["note"],
+        TicketText,
+        Officer,
+        "#备注 工单号 内容",
+        "#备注 1024 车主电话已记录",
+        "添加内部备注，不在居民群公布"
+    ),
+    def!(
+        Stats,
+        &["统计"],
+        &["stats"],
+        OptWord,
+        Admin,
+        "#统计 [今日|本周|本月]",
+        "#统计 本周",
+        "查看工单统计（北京时间）"
+    ),
+    def!(
+        Reload,
+        &["重载规则", "重载"],
+        &["reload"],
+        None,
+        Admin,
+        "#重载规则",
+        "#重载规则",
+        "重新加载分类规则"
+    ),
+];
+
+/// What `#列表` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    /// Default: tickets someone still has to act on.
+    Active,
+    All,
+    Mine,
+    Status(Status),
+    /// A category id or name, resolved when applied.
+    Category(String),
+}
+
+/// The period `#统计` covers, in China time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Today,
+    Week,
+    Month,
+}
+
+impl Period {
+    pub fn label(self) -> &'static str {
+        match self {
+            Period::Today => "今日",
+            Period::Week => "本周",
+            Period::Month => "本月",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Period> {
+        match word.trim().to_lowercase().as_str() {
+            "今日" | "今天" | "today" | "day" => Some(Period::Today),
+            "本周" | "这周" | "week" => Some(Period::Week),
+            "本月" | "这个月" | "month" => Some(Period::Month),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed chat command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help(Option<String>),
+    Show(TicketId),
+    List(ListScope),
+    Report(String),
+    Add(TicketId, String),
+    Confirm(TicketId),
+    NotFixed(TicketId, Option<String>),
+    Rate(TicketId, u8, Option<String>),
+    Withdraw(TicketId),
+    Claim(TicketId),
+    /// The assignee as typed, without the leading `@`.
+    Assign(TicketId, String),
+    Progress(TicketId, String),
+    Resolve(TicketId, String),
+    Reject(TicketId, String),
+    Transfer(TicketId, String),
+    /// `Merge(n, m)`: n becomes a duplicate of m.
+    Merge(TicketId, TicketId),
+    Hold(TicketId, String),
+    Reopen(TicketId, Option<String>),
+    Recat(TicketId, String),
+    Note(TicketId, String),
+    Stats(Period),
+    /// Run by the pipeline; the store only checks the role.
+    Reload,
+}
+
+/// Why a command could not be parsed. The `Display` text is the Chinese reply.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CommandError {
+    #[error("未知命令「#{word}」。发送 #帮助 查看可用命令。")]
+    Unknown { word: String },
+    #[error("用法：{usage}，例如 {example}")]
+    Usage {
+        usage: &'static str,
+        example: &'static str,
+    },
+    #[error("工单号应为数字，例如 {example}（收到的是「{arg}」）")]
+    BadTicket { arg: String, example: &'static str },
+    #[error("评分应为 1 到 5 的整数，例如 {example}")]
+    BadRating { example: &'static str },
+    #[error("统计周期应为 今日、本周 或 本月，例如 #统计 本周")]
+    BadPeriod,
+}
+
+impl Command {
+    /// `None` when the text is not a command at all; otherwise the command or
+    /// a helpful error.
+    pub fn parse(text: &str) -> Option<Result<Command, CommandError>> {
+        // Only the prefix, the command word and numbers are width-normalised;
+        // free text (notes, reasons) is kept exactly as the user typed it.
+        let t = text.trim();
+        let rest = t.strip_prefix(['#', '/', '＃', '／'])?;
+        // `# 标题` (a heading, or a lone `#`) is not a command: the name must follow the prefix.
+        if rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        let (raw_word, args) = split_first(rest);
+        let word = to_halfwidth(raw_word);
+        // `#1024 还没人管`, `/::)` (an emoji code) and `# 标题` are not commands;
+        // only a word that starts with a letter or a Chinese character is.
+        if !word.chars().next().is_some_and(char::is_alphabetic) {
+            return None;
+        }
+        // `#话题#` is a topic tag, not a command.
+        if word.contains('#') {
+            return None;
+        }
+        let (def, args) = match lookup(&word) {
+            Some(d) => (d, args.to_string()),
+            None => match lookup_glued(&word) {
+                Some((d, tail)) => (d, format!("{tail} {args}")),
+                None => {
+                    return Some(Err(CommandError::Unknown {
+                        word: word.chars().take(20).collect(),
+                    }))
+                }
+            },
+        };
+        Some(build(def, args.trim()))
+    }
+
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::Help(_) => CommandKind::Help,
+            Command::Show(_) => CommandKind::Show,
+            Command::List(_) => CommandKind::List,
+            Command::Report(_) => CommandKind::Report,
+            Command::Add(..) => CommandKind::Add,
+            Command::Confirm(_) => CommandKind::Confirm,
+            Command::NotFixed(..) => CommandKind::NotFixed,
+            Command::Rate(..) => CommandKind::Rate,
+            Command::Withdraw(_) => CommandKind::Withdraw,
+            Command::Claim(_) => CommandKind::Claim,
+            Command::Assign(..) => CommandKind::Assign,
+            Command::Progress(..) => CommandKind::Progress,
+            Command::Resolve(..) => CommandKind::Resolve,
+            Command::Reject(..) => CommandKind::Reject,
+            Command::Transfer(..) => CommandKind::Transfer,
+            Command::Merge(..) => CommandKind::Merge,
+            Command::Hold(..) => CommandKind::Hold,
+            Command::Reopen(..) => CommandKind::Reopen,
+            Command::Recat(..) => CommandKind::Recat,
+            Command::Note(..) => CommandKind::Note,
+            Command::Stats(_) => CommandKind::Stats,
+            Command::Reload => CommandKind::Reload,
+        }
+    }
+
+    /// This command's row in [`COMMANDS`].
+    pub fn def(&self) -> &'static CommandDef {
+        def_of(self.kind())
+    }
+
+    /// The ticket the command is about, if any (for `合并`, the one that changes).
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Command::Show(t)
+            | Command::Add(t, _)
+            | Command::Confirm(t)
+            | Command::NotFixed(t, _)
+            | Command::Rate(t, _, _)
+            | Command::Withdraw(t)
+            | Command::Claim(t)
+            | Command::Assign(t, _)
+            | Command::Progress(t, _)
+            | Command::Resolve(t, _)
+            | Command::Reject(t, _)
+            | Command::Transfer(t, _)
+            | Command::Merge(t, _)
+            | Command::Hold(t, _)
+            | Command::Reopen(t, _)
+            | Command::Recat(t, _)
+            | Command::Note(t, _) => Some(*t),
+            Command::Help(_)
+            | Command::List(_)
+            | Command::Report(_)
+            | Command::Stats(_)
+            | Command::Reload => None,
+        }
+    }
+}
+
+/// The table row for a kind. Every kind has exactly one row (a unit test checks it).
+pub fn def_of(kind: CommandKind) -> &'static CommandDef {
+    COMMANDS
+        .iter()
+        .find(|d| d.kind == kind)
+        .unwrap_or(&COMMANDS[0])
+}
+
+fn lookup(word: &str) -> Option<&'static CommandDef> {
+    let lower = word.to_lowercase();
+    COMMANDS
+        .iter()
+        .find(|d| d.names.contains(&word) || d.aliases.contains(&lower.as_str()))
+}
+
+/// `#认领1024`: a Chinese name glued to its argument. Longest name wins, so
+/// `重载规则` is not read as `重载` + `规则`.
+fn lookup_glued(word: &str) -> Option<(&'static CommandDef, &str)> {
+    COMMANDS
+        .iter()
+        .flat_map(|d| d.names.iter().map(move |n| (d, *n)))
+        .filter(|(_, n)| word.starts_with(n))
+        .max_by_key(|(_, n)| n.len())
+        .map(|(d, n)| (d, &word[n.len()..]))
+}
+
+/// Splits off the first whitespace-separated word; the rest keeps its inner spacing.
+fn split_first(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], s[i..].trim_start()),
+        None => (s, ""),
+    }
+}
+
+/// Takes a ticket number off the front of the arguments; `# 1024` is accepted too.
+fn take_ticket<'a>(
+    def: &'static CommandDef,
+    args: &'a str,
+) -> Result<(TicketId, &'a str), CommandError> {
+    let args = args.trim_start();
+    let args = match args.strip_prefix(['#', '＃']) {
+        Some(r) => r.trim_start(),
+        None => args,
+    };
+    let (raw_first, rest) = split_first(args);
+    let first = to_halfwidth(raw_first);
+    let first = first.as_str();
+    if first.is_empty() {
+        return Err(usage(def));
+    }
+    // `#认领 1024号` or `1024，` are common: stop at the first non-digit after digits.
+    let digits_end = first
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(first.len(), |(i, _)| i);
+    let (num, tail) = if digits_end > 0 && first[digits_end..].chars().all(is_number_suffix) {
+        (&first[..digits_end], rest)
+    } else {
+        (first, rest)
+    };
+    let id = TicketId::parse(num).map_err(|_| CommandError::BadTicket {
+        arg: first.chars().take(20).collect(),
+        example: def.example,
+    })?;
+    Ok((id, tail))
+}
+
+fn is_number_suffix(c: char) -> bool {
+    matches!(c, '号' | ',' | '，' | '。' | ':' | '：' | '.')
+}
+
+fn usage(def: &'static CommandDef) -> CommandError {
+    CommandError::Usage {
+        usage: def.usage,
+        example: def.example,
+    }
+}
+
+fn required_text(def: &'static CommandDef, text: &str) -> Result<String, CommandError> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err(usage(def))
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+fn optional_text(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn parse_rating(word: &str) -> Option<u8> {
+    let w = word.trim_end_matches(['星', '分']);
+    let n = match w {
+        "一" => 1,
+        "二" | "两" => 2,
+        "三" => 3,
+        "四" => 4,
+        "五" => 5,
+        _ => w.parse::<u8>().ok()?,
+    };
+    (1..=5).contains(&n).then_some(n)
+}
+
+fn parse_list_scope(word: &str) -> ListScope {
+    let w = word.trim();
+    match w.to_lowercase().as_str() {
+        "" => ListScope::Active,
+        "全部" | "所有" | "all" => ListScope::All,
+        "我的" | "mine" | "my" | "me" => ListScope::Mine,
+        _ => match Status::parse(w) {
+            Some(s) => ListScope::Status(s),
+            None => ListScope::Category(w.to_string()),
+        },
+    }
+}
+
+fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> {
+    use CommandKind as K;
+    let cmd = match def.args {
+        Args::None => match def.kind {
+            K::Reload => Command::Reload,
+            _ => return Err(usage(def)),
+        },
+        Args::OptWord => {
+            let word = to_halfwidth(split_first(args).0);
+            let word = word.as_str();
+            match def.kind {
+                K::Help => Command::Help(optional_text(word)),
+                K::List => Command::List(parse_list_scope(word)),
+                K::Stats if word.is_empty() => Command::Stats(Period::Today),
+                K::Stats => Command::Stats(Period::parse(word).ok_or(CommandError::BadPeriod)?),
+                _ => return Err(usage(def)),
+            }
+        }
+        Args::Text => match def.kind {
+            K::Report => Command::Report(required_text(def, args)?),
+            _ => return Err(usage(def)),
+        },
+        Args::Ticket => {
+            let (id, _) = take_ticket(def, args)?;
+            match def.kind {
+                K::Show => Command::Show(id),
+                K::Confirm => Command::Confirm(id),
+                K::Withdraw => Command::Withdraw(id),
+                K::Claim => Command::Claim(id),
+                _ => return Err(usage(def)),
+            }
+        }
+        Args::TicketText => {
+            let (id, rest) = take_ticket(def, args)?;
+            let text = required_text(def, rest)?;
+            match def.kind {
+                K::Add => Command::Add(id, text),
+                K::Assign => {
+                    let who = text.trim_start_matches(['@', '＠']).trim().to_string();
+                    Command::Assign(id, required_text(def, &who)?)
+                }
+                K::Progress => Command::Progress(id, text),
+                K::Resolve => Command::Resolve(id, text),
+                K::Reject => Command::Reject(id, text),
+                K::Transfer => Command::Transfer(id, text),
+                K::Hold => Command::Hold(id, text),
+                K::Recat => Command::Recat(id, text),
+                K::Note => Command::Note(id, text),
+                _ => return Err(usage(def)),
+            }
+        }
+        Args::TicketOptText => {
+            let (id, rest) = take_ticket(def, args)?;
+            match def.kind {
+                K::NotFixed => Command::NotFixed(id, optional_text(rest)),
+                K::Reopen => Command::Reopen(id, optional_text(rest)),
+                _ => return Err(usage(def)),
+            }
+        }
+        Args::TicketTicket => {
+            let (a, rest) = take_ticket(def, args)?;
+            let (b, _) = take_ticket(def, rest)?;
+            match def.kind {
+                K::Merge => Command::Merge(a, b),
+                _ => return Err(usage(def)),
+            }
+        }
+        Args::TicketRating => {
+            let (id, rest) = take_ticket(def, args)?;
+            let (word, comment) = split_first(rest);
+            let word = to_halfwidth(word);
+            if word.is_empty() {
+                return Err(usage(def));
+            }
+            let stars = parse_rating(&word).ok_or(CommandError::BadRating {
+                example: def.example,
+            })?;
+            Command::Rate(id, stars, optional_text(comment))
+        }
+    };
+    Ok(cmd)
+}
+
+/// The help reply for a role: only the commands that role may use.
+pub fn help_text(role: Role) -> String {
+    let mut out = String::from("可用命令（以 # 或 / 开头，工单号可带或不带 #）：");
+    for def in COMMANDS.iter().filter(|d| d.access.visible_to(role)) {
+        let who = match def.access {
+            Access::Reporter => "（反映人）",
+            Access::ReporterOrOfficer => "（反映人/工作人员）",
+            _ => "",
+        };
+        let alias = def.aliases.first().copied().unwrap_or("");
+        out.push_str(&format!(
+            "\n{}（/{alias}）— {}{who}",
+            def.usage, def.description
+        ));
+    }
+    out
+}
+
+/// Help for one command, for `#帮助 认领`; `None` if the word is not a command.
+pub fn help_for(word: &str) -> Option<String> {
+    let w = to_halfwidth(word);
+    let w = w.trim().trim_start_matches(['#', '/']);
+    let def = lookup(w)?;
+    let mut names: Vec<String> = def.names.iter().map(|n| format!("#{n}")).collect();
+    names.extend(def.aliases.iter().map(|a| format!("/{a}")));
+    Some(format!(
+        "{}：{}\n用法：{}\n例如：{}\n也可以写作：{}",
+        def.display_name(),
+        def.description,
+        def.usage,
+        def.example,
+        names.join("、")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(n: u64) -> TicketId {
+        TicketId::new(n).expect("nonzero")
+    }
+
+    #[test]
+    fn every_kind_has_one_row_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for d in COMMANDS {
+            assert_eq!(def_of(d.kind).kind, d.kind);
+            for n in d.names.iter().chain(d.aliases.iter()) {
+                assert!(seen.insert(n.to_lowercase()), "duplicate name {n}");
+            }
+            // The usage and example must themselves parse (the example to this command).
+            let parsed = Command::parse(d.example);
+            assert!(
+                matches!(&parsed, Some(Ok(c)) if c.kind() == d.kind),
+                "{} -> {parsed:?}",
+                d.example
+            );
+        }
+        assert_eq!(COMMANDS.len(), 22);
+    }
+
+    /// Every command in Chinese and English form.
+    #[test]
+    fn chinese_and_english_forms() {
+        let cases: Vec<(&str, &str, Command)> = vec![
+            ("#帮助", "/help", Command::Help(None)),
+            ("#查询 1024", "/show #1024", Command::Show(t(1024))),
+            ("#列表", "/list", Command::List(ListScope::Active)),
+            ("#列表 我的", "/list mine", Command::List(ListScope::Mine)),
+            ("#列表 全部", "/list all", Command::List(ListScope::All)),
+            (
+                "#列表 已办结",
+                "/list resolved",
+                Command::List(ListScope::Status(Status::Resolved)),
+            ),
+            (
+                "#列表 dog",
+                "/list dog",
+                Command::List(ListScope::Category("dog".into())),
+            ),
+            (
+                "#投诉 楼道堆物",
+                "/report 楼道堆物",
+                Command::Report("楼道堆物".into()),
+            ),
+            (
+                "#补充 1024 晚上更吵",
+                "/add 1024 晚上更吵",
+                Command::Add(t(1024), "晚上更吵".into()),
+            ),
+            ("#确认 1024", "/confirm 1024", Command::Confirm(t(1024))),
+            (
+                "#未解决 1024 又来了",
+                "/notfixed 1024 又来了",
+                Command::NotFixed(t(1024), Some("又来了".into())),
+            ),
+            (
+                "#未解决 1024",
+                "/notfixed 1024",
+                Command::NotFixed(t(1024), None),
+            ),
+            (
+                "#评价 1024 5",
+                "/rate 1024 5",
+                Command::Rate(t(1024), 5, None),
+            ),
+            (
+                "#评价 1024 四星 挺快",
+                "/rate 1024 4 挺快",
+                Command::Rate(t(1024), 4, Some("挺快".into())),
+            ),
+            ("#撤回 1024", "/withdraw 1024", Command::Withdraw(t(1024))),
+            ("#认领 1024", "/claim 1024", Command::Claim(t(1024))),
+            (
+                "#派遣 1024 @张队",
+                "/assign 1024 张队",
+                Command::Assign(t(1024), "张队".into()),
+            ),
+            (
+                "#处理 1024 已联系车主",
+                "/progress 1024 已联系车主",
+                Command::Progress(t(1024), "已联系车主".into()),
+            ),
+            (
+                "#办结 1024 已挪车",
+                "/resolve 1024 已挪车",
+                Command::Resolve(t(1024), "已挪车".into()),
+            ),
+            (
+                "#驳回 1024 不属于职责",
+                "/reject 1024 不属于职责",
+                Command::Reject(t(1024), "不属于职责".into()),
+            ),
+            (
+                "#转办 1024 市场监管所",
+                "/transfer 1024 市场监管所",
+                Command::Transfer(t(1024), "市场监管所".into()),
+            ),
+            (
+                "#合并 1025 1024",
+                "/merge #1025 #1024",
+                Command::Merge(t(1025), t(1024)),
+            ),
+            (
+                "#挂账 1024 等待改造",
+                "/hold 1024 等待改造",
+                Command::Hold(t(1024), "等待改造".into()),
+            ),
+            ("#重开 1024", "/reopen 1024", Command::Reopen(t(1024), None)),
+            (
+                "#改类 1024 不文明养犬",
+                "/recat 1024 dog",
+                Command::Recat(t(1024), "不文明养犬".into()),
+            ),
+            (
+                "#备注 1024 内部",
+                "/note 1024 内部",
+                Command::Note(t(1024), "内部".into()),
+            ),
+            ("#统计", "/stats", Command::Stats(Period::Today)),
+            ("#统计 本周", "/stats week", Command::Stats(Period::Week)),
+            ("#统计 本月", "/stats month", Command::Stats(Period::Month)),
+            ("#重载规则", "/reload", Command::Reload),
+        ];
+        for (zh, en, want) in cases {
+            let want_en = match (&want, en) {
+                (Command::Recat(id, _), _) => Command::Recat(*id, "dog".into()),
+                _ => want.clone(),
+            };
+            assert_eq!(Command::parse(zh), Some(Ok(want.clone())), "{zh}");
+            assert_eq!(Command::parse(en), Some(Ok(want_en.clone())), "{en}");
+            // Either prefix works for either language.
+            let swapped = format!("/{}", &zh[1..]);
+            assert_eq!(Command::parse(&swapped), Some(Ok(want)), "{swapped}");
+            let upper = format!("#{}", en[1..].to_uppercase());
+            if !matches!(
+                want_en,
+                Command::Assign(..) | Command::List(_) | Command::Recat(..)
+            ) {
+                assert!(matches!(Command::parse(&upper), Some(Ok(_))), "{upper}");
+            }
+        }
+    }
+
+    #[test]
+    fn tolerant_forms() {
+        let cases: &[(&str, Command)] = &[
+            ("＃认领　＃１０２４", Command::Claim(t(1024))),
+            ("#认领1024", Command::Claim(t(1024))),
+            ("#认领 # 1024", Command::Claim(t(1024))),
+            ("  #认领 1024号  ", Command::Claim(t(1024))),
+            ("#认领 1024 马上到", Command::Claim(t(1024))),
+            ("／ｃｌａｉｍ　１０２４", Command::Claim(t(1024))),
+            ("#重载规则", Command::Reload),
+            (
+                "#办结 1024 已处理，车主已挪车 谢谢配合",
+                Command::Resolve(t(1024), "已处理，车主已挪车 谢谢配合".into()),
+            ),
+            ("＃评价　１０２４　５", Command::Rate(t(1024), 5, None)),
+            ("#派遣 1024 ＠张队", Command::Assign(t(1024), "张队".into())),
+            ("＃统计　本周", Command::Stats(Period::Week)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Command::parse(input), Some(Ok(want.clone())), "{input}");
+        }
+    }
+
+    #[test]
+    fn not_commands() {
+        for input in [
+            "",
+            "楼下好吵",
+            "#",
+            "/",
+            "#1024 还没人管",
+            "/::)",
+            "# 标题",
+            "#今日话题#",
+            "＃１０２４",
+        ] {
+            assert_eq!(Command::parse(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_commands_explain_themselves() {
+        let cases: &[(&str, &str)] = &[
+            ("#认领", "用法：#认领 工单号，例如 #认领 1024"),
+            (
+                "#认领 abc",
+                "工单号应为数字，例如 #认领 1024（收到的是「abc」）",
+            ),
+            ("#claim", "用法：#认领 工单号，例如 #认领 1024"),
+            ("#foo", "未知命令「#foo」。发送 #帮助 查看可用命令。"),
+            (
+                "#办结 1024",
+                "用法：#办结 工单号 处理结果，例如 #办结 1024 车辆已挪走",
+            ),
+            (
+                "#合并 1024",
+                "用法：#合并 工单号 目标工单号，例如 #合并 1025 1024",
+            ),
+            ("#评价 1024 9", "评分应为 1 到 5 的整数，例如 #评价 1024 5"),
+            ("#评价 1024", "用法：#评价 工单号 1-5，例如 #评价 1024 5"),
+            (
+                "#统计 明年",
+                "统计周期应为 今日、本周 或 本月，例如 #统计 本周",
+            ),
+            (
+                "#派遣 1024 @",
+                "用法：#派遣 工单号 @处理人，例如 #派遣 1024 @张队",
+            ),
+            (
+                "#投诉",
+                "用法：#投诉 问题描述，例如 #投诉 5号楼消防通道被车堵了",
+            ),
+            (
+                "#认领 0",
+                "工单号应为数字，例如 #认领 1024（收到的是「0」）",
+            ),
+        ];
+        for (input, want) in cases {
+            match Command::parse(input) {
+                Some(Err(e)) => assert_eq!(e.to_string(), *want, "{input}"),
+                other => panic!("{input}: expected error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn help_is_generated_per_role() {
+        let resident = help_text(Role::Resident);
+        let officer = help_text(Role::Officer);
+        let admin = help_text(Role::Admin);
+        assert!(resident.contains("#查询 工单号"));
+        assert!(resident.contains("#确认 工单号"));
+        assert!(!resident.contains("#认领"));
+        assert!(officer.contains("#认领 工单号"));
+        assert!(!officer.contains("#统计"));
+        assert!(admin.contains("#统计") && admin.contains("#认领") && admin.contains("#重载规则"));
+        for d in COMMANDS {
+            assert!(admin.contains(d.usage), "{}", d.usage);
+        }
+        let one = help_for("认领").expect("known");
+        assert!(one.contains("#认领 1024") && one.contains("/claim"));
+        assert_eq!(help_for("不存在"), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! Tickets: the durable store, the 城管 case workflow, chat commands and replies.
+//!
+//! The HTTP pipeline calls [`Store::process`] once per inbound message with an
+//! [`Action`] (a classified complaint, a parsed command, or a command that
+//! failed to parse), then [`Store::flush_async`] before acknowledging. The
+//! delivery worker drains the outbox with [`Store::outbox_pending`] and
+//! [`Store::outbox_remove`]. The CLI uses `list`, `show_text` and the exports.
+
+mod apply;
+pub mod command;
+pub mod duplicate;
+mod error;
+pub mod export;
+pub mod model;
+pub mod record;
+pub mod reply;
+pub mod store;
+pub mod workflow;
+
+pub use command::{help_text, Command, CommandError, ListScope, Period};
+pub use error::StoreError;
+pub use model::{
+    CategoryInfo, ComplaintInput, Event, EventKind, Person, Priority, Role, Roles, Status, Ticket,
+    TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
+};
+pub use reply::mask_phones;
+pub use store::{
+    Action, Context, ListFilter, OutboxEntry, Processed, Reply, Stats, Store,
+    DEFAULT_DUPLICATE_WINDOW_HOURS, FIRST_TICKET,
+};

@@ -1,0 +1,799 @@
+//! The durable ticket store on sled: trees, indexes, the outbox, and the one `process` entry point.
+//!
+//! Layout (all integers big-endian so byte order is numeric order):
+//!
+//! | tree          | key                                         | value                     |
+//! |---------------|---------------------------------------------|---------------------------|
+//! | `tickets`     | id                                          | ticket record (v2)        |
+//! | `events`      | id ++ seq (u32)                             | event record              |
+//! | `idx_status`  | status ++ 0x00 ++ id                        | empty                     |
+//! | `idx_category`| category ++ 0x00 ++ id                      | empty                     |
+//! | `idx_group`   | platform ++ 0x00 ++ group_id ++ 0x00 ++ id  | empty                     |
+//! | `idx_created` | unix seconds (u64) ++ id                    | empty                     |
+//! | `processed`   | platform ++ 0x00 ++ message_id              | stored outcome            |
+//! | `meta`        | `next_ticket`, `next_outbox`                | u64                       |
+//! | `outbox`      | sequence (u64)                              | [`OutboxEntry`]           |
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveTime, Offset, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{abort, ConflictableTransactionError, TransactionError, Transactional};
+use sled::Tree;
+
+use super::apply::{self, Plan};
+use super::command::{Command, CommandError, Period};
+use super::error::StoreError;
+use super::model::{CategoryInfo, ComplaintInput, Event, Roles, Status, Ticket, TicketId};
+use super::record::{self, OTHER_VERSION};
+use crate::message::InboundMessage;
+
+/// The first ticket number issued, so numbers look like `#1024` from day one.
+pub const FIRST_TICKET: u64 = 1001;
+/// Default duplicate window.
+pub const DEFAULT_DUPLICATE_WINDOW_HOURS: u32 = 72;
+
+const NEXT_TICKET: &[u8] = b"next_ticket";
+const NEXT_OUTBOX: &[u8] = b"next_outbox";
+
+/// What a message asks the store to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// The classifier says this is a complaint (also used for `#投诉`).
+    Complaint(ComplaintInput),
+    Command(Command),
+    /// The text was a command but could not be parsed: the store records the
+    /// delivery and queues the explanation, like any other reply.
+    Invalid(CommandError),
+}
+
+impl Action {
+    /// Turns the result of [`Command::parse`] into an action; `None` stays `None`
+    /// (not a command: classify it instead).
+    pub fn from_parse(parsed: Option<Result<Command, CommandError>>) -> Option<Action> {
+        parsed.map(|r| match r {
+            Ok(c) => Action::Command(c),
+            Err(e) => Action::Invalid(e),
+        })
+    }
+}
+
+/// Everything `process` needs that is not in the message: roles, categories, settings.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub roles: Roles,
+    /// By category id; used for `#改类` and per-category reply templates.
+    pub categories: HashMap<String, CategoryInfo>,
+    pub duplicate_window_hours: u32,
+    /// Reply template overrides by event name (`created`, `claimed`, ...).
+    pub replies: HashMap<String, String>,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            roles: Roles::default(),
+            categories: HashMap::new(),
+            duplicate_window_hours: DEFAULT_DUPLICATE_WINDOW_HOURS,
+            replies: HashMap::new(),
+        }
+    }
+}
+
+/// One text to post in one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub platform: String,
+    pub group_id: String,
+    pub text: String,
+}
+
+/// The outcome of [`Store::process`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processed {
+    /// The platform delivered this message before; nothing was written and
+    /// `ticket`/`replies` are the stored outcome of the first delivery.
+    pub duplicate_delivery: bool,
+    pub ticket: Option<TicketId>,
+    /// Also queued in the outbox; returned for logging and tests.
+    pub replies: Vec<Reply>,
+}
+
+/// A reply waiting for the delivery worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: u64,
+    pub platform: String,
+    pub group_id: String,
+    pub text: String,
+    /// The adapter's handle from the message being answered, when the reply
+    /// goes to that message's group.
+    #[serde(default)]
+    pub reply_handle: Option<String>,
+    #[serde(default)]
+    pub ticket: Option<u64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ProcessedRecord {
+    #[serde(default)]
+    ticket: Option<TicketId>,
+    #[serde(default)]
+    replies: Vec<Reply>,
+    at: DateTime<Utc>,
+}
+
+/// Which tickets `list` returns. Empty filter = all tickets, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    /// Only open/assigned/in_progress/on_hold (ignored when `status` is set).
+    pub active_only: bool,
+    pub category: Option<String>,
+    /// `(platform, group_id)`.
+    pub group: Option<(String, String)>,
+    pub since: Option<DateTime<Utc>>,
+    /// Reporter or supporter user id.
+    pub reporter: Option<String>,
+    /// Officer user id.
+    pub officer: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl ListFilter {
+    fn matches(&self, t: &Ticket) -> bool {
+        self.status.is_none_or(|s| t.status == s)
+            && (self.status.is_some() || !self.active_only || t.status.is_active())
+            && self.category.as_ref().is_none_or(|c| &t.category == c)
+            && self
+                .group
+                .as_ref()
+                .is_none_or(|(p, g)| &t.platform == p && &t.group_id == g)
+            && self.since.is_none_or(|s| t.created_at >= s)
+            && self.reporter.as_ref().is_none_or(|r| t.is_reporter(r))
+            && self
+                .officer
+                .as_ref()
+                .is_none_or(|o| t.officer.as_ref().is_some_and(|p| &p.id == o))
+    }
+}
+
+/// Numbers for `#统计` and the CLI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub period: Period,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Tickets created in the period.
+    pub created: usize,
+    /// Tickets resolved in the period.
+    pub resolved: usize,
+    /// Tickets closed in the period.
+    pub closed: usize,
+    /// Tickets someone must still act on, now.
+    pub active_now: usize,
+    /// Active tickets past their deadline, now.
+    pub overdue_now: usize,
+    /// Tickets created in the period by category name, most first.
+    pub by_category: Vec<(String, usize)>,
+    /// Tickets created in the period by their current status.
+    pub by_status: Vec<(Status, usize)>,
+    pub avg_rating: Option<f64>,
+    pub avg_resolve_hours: Option<f64>,
+}
+
+/// China Standard Time, used for all human-facing dates and `#统计` periods.
+pub fn china_tz() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+/// Start of the period containing `now`, in China time.
+pub fn period_start(period: Period, now: DateTime<Utc>) -> DateTime<Utc> {
+    let tz = china_tz();
+    let local = now.with_timezone(&tz).date_naive();
+    let day = match period {
+        Period::Today => local,
+        Period::Week => local - Duration::days(i64::from(local.weekday().num_days_from_monday())),
+        Period::Month => local.with_day(1).unwrap_or(local),
+    };
+    tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .single()
+        .map_or(now, |d| d.with_timezone(&Utc))
+}
+
+/// Key helpers.
+pub(crate) mod keys {
+    use super::{Status, Ticket, TicketId};
+
+    pub fn status(s: Status, id: TicketId) -> Vec<u8> {
+        let mut k = s.as_str().as_bytes().to_vec();
+        k.push(0);
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    }
+    pub fn status_prefix(s: Status) -> Vec<u8> {
+        let mut k = s.as_str().as_bytes().to_vec();
+        k.push(0);
+        k
+    }
+    pub fn category_prefix(c: &str) -> Vec<u8> {
+        let mut k = c.as_bytes().to_vec();
+        k.push(0);
+        k
+    }
+    pub fn category(c: &str, id: TicketId) -> Vec<u8> {
+        let mut k = category_prefix(c);
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    }
+    pub fn group_prefix(platform: &str, group: &str) -> Vec<u8> {
+        let mut k = platform.as_bytes().to_vec();
+        k.push(0);
+        k.extend_from_slice(group.as_bytes());
+        k.push(0);
+        k
+    }
+    pub fn group(platform: &str, group: &str, id: TicketId) -> Vec<u8> {
+        let mut k = group_prefix(platform, group);
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    }
+    pub fn created(t: &Ticket) -> Vec<u8> {
+        let secs = u64::try_from(t.created_at.timestamp()).unwrap_or(0);
+        let mut k = secs.to_be_bytes().to_vec();
+        k.extend_from_slice(&t.id.to_be_bytes());
+        k
+    }
+    pub fn processed(platform: &str, message_id: &str) -> Vec<u8> {
+        let mut k = platform.as_bytes().to_vec();
+        k.push(0);
+        k.extend_from_slice(message_id.as_bytes());
+        k
+    }
+    pub fn event(id: TicketId, seq: u32) -> Vec<u8> {
+        let mut k = id.to_be_bytes().to_vec();
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+    /// The id at the end of any index key.
+    pub fn trailing_id(key: &[u8]) -> Option<TicketId> {
+        let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+        TicketId::new(u64::from_be_bytes(tail))
+    }
+}
+
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The ticket database. Cheap to clone; clones share the database and the write lock.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tickets: Tree,
+    events: Tree,
+    idx_status: Tree,
+    idx_category: Tree,
+    idx_group: Tree,
+    idx_created: Tree,
+    processed: Tree,
+    meta: Tree,
+    outbox: Tree,
+    /// Serialises `process`. sled transactions cannot scan ranges, and
+    /// duplicate detection and event numbering must scan, so planning happens
+    /// outside the transaction under this lock and the transaction only writes.
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// Why a commit transaction gave up.
+#[derive(Debug)]
+enum TxAbort {
+    AlreadyProcessed,
+    Encode(StoreError),
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::from_db(sled::open(path)?)
+    }
+
+    /// Uses an already open sled database (the trees are created if missing).
+    pub fn from_db(db: sled::Db) -> Result<Store, StoreError> {
+        Ok(Store {
+            tickets: db.open_tree("tickets")?,
+            events: db.open_tree("events")?,
+            idx_status: db.open_tree("idx_status")?,
+            idx_category: db.open_tree("idx_category")?,
+            idx_group: db.open_tree("idx_group")?,
+            idx_created: db.open_tree("idx_created")?,
+            processed: db.open_tree("processed")?,
+            meta: db.open_tree("meta")?,
+            outbox: db.open_tree("outbox")?,
+            db,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// The underlying database, for tests and maintenance tools.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Applies one inbound message: the single entry point of the HTTP pipeline.
+    ///
+    /// In one transaction: refuses a second delivery of the same
+    /// `(platform, message_id)` (returning the first outcome), applies the
+    /// complaint or command, queues the replies in the outbox and records the
+    /// delivery. Call [`Store::flush_async`] before acknowledging the platform.
+    /// Blocking: from async code run it in `spawn_blocking`.
+    pub fn process(
+        &self,
+        msg: &InboundMessage,
+        action: Action,
+        ctx: &Context,
+        now: DateTime<Utc>,
+    ) -> Result<Processed, StoreError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pkey = keys::processed(&msg.platform, &msg.message_id);
+        if let Some(done) = self.load_processed(&pkey)? {
+            return Ok(done);
+        }
+        let plan = apply::plan(self, msg, &action, ctx, now)?;
+        self.commit(&pkey, plan, msg, now)
+    }
+
+    /// The stored outcome of an earlier delivery, if any.
+    pub fn processed_outcome(
+        &self,
+        platform: &str,
+        message_id: &str,
+    ) -> Result<Option<Processed>, StoreError> {
+        self.load_processed(&keys::processed(platform, message_id))
+    }
+
+    fn load_processed(&self, pkey: &[u8]) -> Result<Option<Processed>, StoreError> {
+        let Some(bytes) = self.processed.get(pkey)? else {
+            return Ok(None);
+        };
+        let rec: ProcessedRecord = record::decode_v1("processed", &bytes)?;
+        Ok(Some(Processed {
+            duplicate_delivery: true,
+            ticket: rec.ticket,
+            replies: rec.replies,
+        }))
+    }
+
+    fn commit(
+        &self,
+        pkey: &[u8],
+        plan: Plan,
+        msg: &InboundMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Processed, StoreError> {
+        // Encode everything possible before the transaction, so the closure
+        // (which sled may run several times) only moves bytes.
+        let mut ticket_ops = Vec::new();
+        for (before, after) in &plan.writes {
+            let old_idx = before.as_ref().map(index_keys);
+            ticket_ops.push((
+                after.id.to_be_bytes(),
+                record::encode_ticket(after)?,
+                old_idx,
+                index_keys(after),
+            ));
+        }
+        let mut event_ops = Vec::new();
+        for (id, ev) in &plan.events {
+            event_ops.push((keys::event(*id, ev.seq), record::encode(OTHER_VERSION, ev)?));
+        }
+        let replies: Vec<Reply> = plan.replies.iter().map(|r| r.reply.clone()).collect();
+        let processed_bytes = record::encode(
+            OTHER_VERSION,
+            &ProcessedRecord {
+                ticket: plan.ticket,
+                replies: replies.clone(),
+                at: now,
+            },
+        )?;
+
+        let trees = (
+            &self.tickets,
+            &self.events,
+            &self.idx_status,
+            &self.idx_category,
+            &self.idx_group,
+            &self.idx_created,
+            &self.processed,
+            &self.meta,
+            &self.outbox,
+        );
+        let result = trees.transaction(|(tk, ev, st, ca, gr, cr, pr, me, ob)| {
+            if pr.get(pkey)?.is_some() {
+                return abort(TxAbort::AlreadyProcessed);
+            }
+            if let Some(id) = plan.new_ticket {
+                me.insert(NEXT_TICKET, &(id.get() + 1).to_be_bytes())?;
+            }
+            for (key, bytes, old, new) in &ticket_ops {
+                if let Some(old) = old {
+                    st.remove(old.status.as_slice())?;
+                    ca.remove(old.category.as_slice())?;
+                    gr.remove(old.group.as_slice())?;
+                    cr.remove(old.created.as_slice())?;
+                }
+                st.insert(new.status.as_slice(), &[])?;
+                ca.insert(new.category.as_slice(), &[])?;
+                gr.insert(new.group.as_slice(), &[])?;
+                cr.insert(new.created.as_slice(), &[])?;
+                tk.insert(key, bytes.as_slice())?;
+            }
+            for (key, bytes) in &event_ops {
+                ev.insert(key.as_slice(), bytes.as_slice())?;
+            }
+            let mut next = me.get(NEXT_OUTBOX)?.and_then(|b| be_u64(&b)).unwrap_or(1);
+            for r in &plan.replies {
+                let entry = OutboxEntry {
+                    id: next,
+                    platform: r.reply.platform.clone(),
+                    group_id: r.reply.group_id.clone(),
+                    text: r.reply.text.clone(),
+                    reply_handle: r.reply_handle.clone(),
+                    ticket: r.ticket.map(TicketId::get),
+                    created_at: now,
+                };
+                let bytes = record::encode(OTHER_VERSION, &entry)
+                    .map_err(|e| ConflictableTransactionError::Abort(TxAbort::Encode(e)))?;
+                ob.insert(&next.to_be_bytes(), bytes)?;
+                next += 1;
+            }
+            me.insert(NEXT_OUTBOX, &next.to_be_bytes())?;
+            pr.insert(pkey, processed_bytes.as_slice())?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(Processed {
+                duplicate_delivery: false,
+                ticket: plan.ticket,
+                replies,
+            }),
+            Err(TransactionError::Abort(TxAbort::AlreadyProcessed)) => {
+                // Only possible if something wrote outside the lock; report the first outcome.
+                Ok(self.load_processed(pkey)?.unwrap_or(Processed {
+                    duplicate_delivery: true,
+                    ticket: None,
+                    replies: Vec::new(),
+                }))
+            }
+            Err(TransactionError::Abort(TxAbort::Encode(e))) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        }
+        .inspect(|_| tracing::debug!(message_id = %msg.message_id, "processed"))
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<usize, StoreError> {
+        Ok(self.db.flush()?)
+    }
+
+    /// Async flush: await this before acknowledging the platform's delivery.
+    pub async fn flush_async(&self) -> Result<usize, StoreError> {
+        Ok(self.db.flush_async().await?)
+    }
+
+    // ---- reads -----------------------------------------------------------
+
+    pub fn get(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.tickets
+            .get(id.to_be_bytes())?
+            .map(|b| record::decode_ticket(&b))
+            .transpose()
+    }
+
+    /// A ticket's events, oldest first.
+    pub fn history(&self, id: TicketId) -> Result<Vec<Event>, StoreError> {
+        self.events
+            .scan_prefix(id.to_be_bytes())
+            .values()
+            .map(|v| record::decode_v1::<Event>("events", &v?))
+            .collect()
+    }
+
+    /// The next free event sequence number of a ticket.
+    pub(crate) fn next_event_seq(&self, id: TicketId) -> Result<u32, StoreError> {
+        let last = self.events.scan_prefix(id.to_be_bytes()).keys().next_back();
+        match last {
+            None => Ok(0),
+            Some(k) => {
+                let k = k?;
+                let seq = k
+                    .get(8..12)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes)
+                    .ok_or_else(|| StoreError::corrupt("events", "short key"))?;
+                Ok(seq.saturating_add(1))
+            }
+        }
+    }
+
+    /// The number the next new ticket gets. Robust against a missing counter
+    /// (a database written by an older version): never below an existing id.
+    pub(crate) fn next_ticket_id(&self) -> Result<TicketId, StoreError> {
+        let counter = self
+            .meta
+            .get(NEXT_TICKET)?
+            .and_then(|b| be_u64(&b))
+            .unwrap_or(0);
+        let after_last = match self.tickets.last()? {
+            Some((k, _)) => be_u64(&k).unwrap_or(0).saturating_add(1),
+            None => 0,
+        };
+        let n = counter.max(after_last).max(FIRST_TICKET);
+        if n == u64::MAX {
+            return Err(StoreError::CounterExhausted);
+        }
+        TicketId::new(n).ok_or(StoreError::CounterExhausted)
+    }
+
+    /// Ticket ids in one chat group, newest first.
+    pub(crate) fn ids_in_group(
+        &self,
+        platform: &str,
+        group: &str,
+    ) -> impl Iterator<Item = Result<TicketId, StoreError>> {
+        self.idx_group
+            .scan_prefix(keys::group_prefix(platform, group))
+            .keys()
+            .rev()
+            .map(|k| {
+                let k = k?;
+                keys::trailing_id(&k).ok_or_else(|| StoreError::corrupt("idx_group", "bad key"))
+            })
+    }
+
+    fn ids_from_index(
+        tree: &Tree,
+        prefix: &[u8],
+        name: &'static str,
+    ) -> Result<BTreeSet<TicketId>, StoreError> {
+        tree.scan_prefix(prefix)
+            .keys()
+            .map(|k| {
+                let k = k?;
+                keys::trailing_id(&k).ok_or_else(|| StoreError::corrupt(name, "bad key"))
+            })
+            .collect()
+    }
+
+    /// Tickets matching the filter, newest first, using the most selective index.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Ticket>, StoreError> {
+        let ids: Option<BTreeSet<TicketId>> = if let Some((p, g)) = &filter.group {
+            Some(Self::ids_from_index(
+                &self.idx_group,
+                &keys::group_prefix(p, g),
+                "idx_group",
+            )?)
+        } else if let Some(c) = &filter.category {
+            Some(Self::ids_from_index(
+                &self.idx_category,
+                &keys::category_prefix(c),
+                "idx_category",
+            )?)
+        } else if let Some(s) = filter.status {
+            Some(Self::ids_from_index(
+                &self.idx_status,
+                &keys::status_prefix(s),
+                "idx_status",
+            )?)
+        } else if filter.active_only {
+            let mut all = BTreeSet::new();
+            for s in Status::ACTIVE {
+                all.extend(Self::ids_from_index(
+                    &self.idx_status,
+                    &keys::status_prefix(s),
+                    "idx_status",
+                )?);
+            }
+            Some(all)
+        } else if let Some(since) = filter.since {
+            let start = u64::try_from(since.timestamp()).unwrap_or(0).to_be_bytes();
+            let mut set = BTreeSet::new();
+            for k in self.idx_created.range(start..).keys() {
+                let k = k?;
+                set.insert(
+                    keys::trailing_id(&k)
+                        .ok_or_else(|| StoreError::corrupt("idx_created", "bad key"))?,
+                );
+            }
+            Some(set)
+        } else {
+            None
+        };
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        match ids {
+            Some(ids) => {
+                for id in ids.into_iter().rev() {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    // An index entry without a ticket is skipped, not fatal.
+                    if let Some(t) = self.get(id)? {
+                        if filter.matches(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+            None => {
+                for item in self.tickets.iter().values().rev() {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    let t = record::decode_ticket(&item?)?;
+                    if filter.matches(&t) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every ticket, oldest first.
+    pub fn all_tickets(&self) -> Result<Vec<Ticket>, StoreError> {
+        self.tickets
+            .iter()
+            .values()
+            .map(|v| record::decode_ticket(&v?))
+            .collect()
+    }
+
+    /// Counts for the period containing `now` (China time).
+    pub fn stats(&self, period: Period, now: DateTime<Utc>) -> Result<Stats, StoreError> {
+        let start = period_start(period, now);
+        let in_period = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= start && t <= now);
+        let mut s = Stats {
+            period,
+            start,
+            end: now,
+            created: 0,
+            resolved: 0,
+            closed: 0,
+            active_now: 0,
+            overdue_now: 0,
+            by_category: Vec::new(),
+            by_status: Vec::new(),
+            avg_rating: None,
+            avg_resolve_hours: None,
+        };
+        let mut by_cat: HashMap<String, usize> = HashMap::new();
+        let mut by_status: HashMap<Status, usize> = HashMap::new();
+        let (mut ratings, mut rating_n) = (0u64, 0u64);
+        let (mut hours, mut hours_n) = (0f64, 0u64);
+        for t in self.all_tickets()? {
+            if t.status.is_active() {
+                s.active_now += 1;
+                if t.is_overdue(now) {
+                    s.overdue_now += 1;
+                }
+            }
+            if in_period(Some(t.created_at)) {
+                s.created += 1;
+                *by_cat.entry(t.category_name.clone()).or_default() += 1;
+                *by_status.entry(t.status).or_default() += 1;
+            }
+            if in_period(t.resolved_at) {
+                s.resolved += 1;
+                if let Some(r) = t.resolved_at {
+                    hours += (r - t.created_at).num_minutes() as f64 / 60.0;
+                    hours_n += 1;
+                }
+            }
+            if in_period(t.closed_at) {
+                s.closed += 1;
+                if let Some(r) = t.rating {
+                    ratings += u64::from(r);
+                    rating_n += 1;
+                }
+            }
+        }
+        s.by_category = by_cat.into_iter().collect();
+        s.by_category
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        s.by_status = Status::ALL
+            .iter()
+            .filter_map(|st| by_status.get(st).map(|n| (*st, *n)))
+            .collect();
+        s.avg_rating = (rating_n > 0).then(|| ratings as f64 / rating_n as f64);
+        s.avg_resolve_hours = (hours_n > 0).then(|| hours / hours_n as f64);
+        Ok(s)
+    }
+
+    // ---- outbox ----------------------------------------------------------
+
+    /// Up to `limit` queued replies, oldest first.
+    pub fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox
+            .iter()
+            .values()
+            .take(limit)
+            .map(|v| record::decode_v1("outbox", &v?))
+            .collect()
+    }
+
+    /// Removes a delivered reply; `false` if it was already gone.
+    pub fn outbox_remove(&self, id: u64) -> Result<bool, StoreError> {
+        Ok(self.outbox.remove(id.to_be_bytes())?.is_some())
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Wakes the delivery worker when something is queued.
+    pub fn watch_outbox(&self) -> sled::Subscriber {
+        self.outbox.watch_prefix(Vec::<u8>::new())
+    }
+
+    // ---- maintenance -----------------------------------------------------
+
+    /// Rebuilds all indexes from the tickets tree, and rewrites old-version
+    /// records in the current format. Returns the number of tickets. Run it
+    /// offline after restoring or upgrading a database.
+    pub fn reindex(&self) -> Result<usize, StoreError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for tree in [
+            &self.idx_status,
+            &self.idx_category,
+            &self.idx_group,
+            &self.idx_created,
+        ] {
+            tree.clear()?;
+        }
+        let mut n = 0;
+        for item in self.tickets.iter() {
+            let (k, v) = item?;
+            let t = record::decode_ticket(&v)?;
+            let ix = index_keys(&t);
+            self.idx_status.insert(ix.status, &[])?;
+            self.idx_category.insert(ix.category, &[])?;
+            self.idx_group.insert(ix.group, &[])?;
+            self.idx_created.insert(ix.created, &[])?;
+            self.tickets.insert(k, record::encode_ticket(&t)?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Raw access to a tree, for tests that write old-format records.
+    #[doc(hidden)]
+    pub fn raw_tree(&self, name: &str) -> Result<Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+}
+
+struct IndexKeys {
+    status: Vec<u8>,
+    category: Vec<u8>,
+    group: Vec<u8>,
+    created: Vec<u8>,
+}
+
+fn index_keys(t: &Ticket) -> IndexKeys {
+    IndexKeys {
+        status: keys::status(t.status, t.id),
+        category: keys::category(&t.category, t.id),
+        group: keys::group(&t.platform, &t.group_id, t.id),
+        created: keys::created(t),
+    }
+}
