@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -160,20 +160,6 @@ impl Default for GenericConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            rules: RulesConfig::default(),
-            tickets: TicketsConfig::default(),
-            roles: RolesConfig::default(),
-            replies: BTreeMap::new(),
-            outbox: OutboxConfig::default(),
-            platforms: PlatformsConfig::default(),
-        }
-    }
-}
 
 /// A value that must never appear in logs.
 #[derive(Clone, Deserialize, PartialEq, Eq)]

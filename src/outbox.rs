@@ -44,7 +44,10 @@ impl RateLimiter {
     /// When the group may get its next reply (`None` = now).
     fn next_slot(&mut self, key: &(String, String), limit: u32, now: Instant) -> Option<Instant> {
         let q = self.sent.entry(key.clone()).or_default();
-        while q.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
             q.pop_front();
         }
         if q.len() < limit as usize {
@@ -135,19 +138,22 @@ pub async fn run(service: Arc<Service>, client: reqwest::Client) {
                     reply_handle: entry.reply_handle.as_deref(),
                     ticket: entry.ticket,
                 };
-                let result = match tokio::time::timeout(SEND_TIMEOUT, adapter.send(&client, &out)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(SendError::Retry {
-                        reason: "send timed out".into(),
-                        after: None,
-                    }),
-                };
+                let result =
+                    match tokio::time::timeout(SEND_TIMEOUT, adapter.send(&client, &out)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(SendError::Retry {
+                            reason: "send timed out".into(),
+                            after: None,
+                        }),
+                    };
                 (entry, result)
             });
         }
 
         while let Some(joined) = sends.join_next().await {
-            let Ok((entry, result)) = joined else { continue };
+            let Ok((entry, result)) = joined else {
+                continue;
+            };
             match result {
                 Ok(()) => {
                     service.metrics().delivery(true);
@@ -189,7 +195,12 @@ pub async fn run(service: Arc<Service>, client: reqwest::Client) {
     }
 }
 
-fn schedule(retries: &mut HashMap<u64, Retry>, wake_at: &mut Option<Instant>, id: u64, at: Instant) {
+fn schedule(
+    retries: &mut HashMap<u64, Retry>,
+    wake_at: &mut Option<Instant>,
+    id: u64,
+    at: Instant,
+) {
     retries.entry(id).or_default().next_at = Some(at);
     *wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
 }
@@ -214,7 +225,10 @@ mod tests {
         for attempts in 1..30 {
             let d = backoff(attempts, i, m);
             let full = i.saturating_mul(1 << (attempts - 1).min(19)).min(m);
-            assert!(d >= full.mul_f64(0.5) && d <= full, "attempt {attempts}: {d:?}");
+            assert!(
+                d >= full.mul_f64(0.5) && d <= full,
+                "attempt {attempts}: {d:?}"
+            );
         }
     }
 
@@ -227,7 +241,10 @@ mod tests {
             assert_eq!(rl.next_slot(&key, 20, t0), None);
             rl.record(key.clone(), t0);
         }
-        assert_eq!(rl.next_slot(&key, 20, t0), Some(t0 + Duration::from_secs(60)));
+        assert_eq!(
+            rl.next_slot(&key, 20, t0),
+            Some(t0 + Duration::from_secs(60))
+        );
         assert_eq!(rl.next_slot(&key, 20, t0 + Duration::from_secs(61)), None);
     }
 }

@@ -27,13 +27,24 @@ impl Priority {
         }
     }
 
-    /// The Chinese label used in replies.
-    pub fn label_zh(self) -> &'static str {
+    /// The Chinese label used in replies and exports.
+    pub fn label(self) -> &'static str {
         match self {
             Priority::Low => "低",
-            Priority::Normal => "一般",
-            Priority::High => "较急",
+            Priority::Normal => "普通",
+            Priority::High => "高",
             Priority::Urgent => "紧急",
+        }
+    }
+
+    /// English id or Chinese label.
+    pub fn parse(word: &str) -> Option<Priority> {
+        match word.trim().to_lowercase().as_str() {
+            "low" | "低" => Some(Priority::Low),
+            "normal" | "普通" | "一般" => Some(Priority::Normal),
+            "high" | "高" | "较急" => Some(Priority::High),
+            "urgent" | "紧急" => Some(Priority::Urgent),
+            _ => None,
         }
     }
 }

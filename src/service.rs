@@ -96,7 +96,10 @@ impl Service {
     }
 
     fn context(&self) -> Arc<Context> {
-        self.context.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.context
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn rules_dir(&self) -> &Path {
@@ -126,16 +129,19 @@ impl Service {
         let platform = msg.platform.clone();
         let action = match Command::parse(&msg.text) {
             Some(Ok(Command::Reload)) => Some(self.reload_action(&msg).await),
+            // `#投诉 内容`: a ticket even when the classifier is unsure.
+            Some(Ok(Command::Report(content))) => Some(Action::Complaint(
+                self.complaint_input(&content, true)
+                    .unwrap_or_else(|| ComplaintInput::unclassified(&content)),
+            )),
             parsed @ Some(_) => Action::from_parse(parsed),
-            None => self.complaint_action(&msg),
+            None => self
+                .complaint_input(&msg.text, false)
+                .map(Action::Complaint),
         };
         let Some(action) = action else {
             self.metrics.message(&platform, "chatter");
             return Ok(Answer::default());
-        };
-        let outcome_kind = match &action {
-            Action::Complaint(_) => "complaint",
-            _ => "command",
         };
         let category = match &action {
             Action::Complaint(c) => Some(c.category.clone()),
@@ -149,19 +155,18 @@ impl Service {
         .await??;
         self.store.flush_async().await?;
 
-        let outcome = if processed.duplicate_delivery {
-            "duplicate"
-        } else {
-            outcome_kind
+        let outcome = match (&category, processed.duplicate_delivery, processed.opened) {
+            (_, true, _) => "duplicate",
+            (Some(cat), false, true) => {
+                self.metrics.ticket_created(cat);
+                "ticket"
+            }
+            (Some(_), false, false) => "joined",
+            (None, false, _) => "command",
         };
         self.metrics.message(&platform, outcome);
-        if !processed.duplicate_delivery {
-            if let (Some(cat), Some(_)) = (&category, processed.ticket) {
-                self.metrics.ticket_created(cat);
-            }
-            if !processed.replies.is_empty() {
-                self.outbox_wake.notify_one();
-            }
+        if !processed.duplicate_delivery && !processed.replies.is_empty() {
+            self.outbox_wake.notify_one();
         }
         Ok(Answer {
             ticket: processed.ticket.map(|t| t.get()),
@@ -173,23 +178,32 @@ impl Service {
         })
     }
 
-    fn complaint_action(&self, msg: &InboundMessage) -> Option<Action> {
+    /// Classify `text`; `None` when it is not a complaint. With `insist` (the
+    /// resident used `#投诉`), the best-scoring category is taken even below
+    /// its threshold.
+    fn complaint_input(&self, text: &str, insist: bool) -> Option<ComplaintInput> {
         let rules = self.rules();
         let started = Instant::now();
-        let c = classify(&rules, &msg.text);
+        let c = classify(&rules, text);
         self.metrics.classify_latency(started.elapsed());
-        let id = c.category.as_deref()?;
+        let id = match (&c.category, insist) {
+            (Some(id), _) => id.as_str(),
+            (None, true) => c.candidates.first()?.category.as_str(),
+            (None, false) => return None,
+        };
         let cat = rules.category(id)?;
-        Some(Action::Complaint(ComplaintInput {
+        Some(ComplaintInput {
             category: cat.id.clone(),
             category_name: cat.name.clone(),
             department: cat.department.clone(),
-            priority: c.priority,
+            priority: c.priority.max(cat.priority),
             sla_hours: cat.sla_hours,
-            location: c.location.clone(),
-            tokens: c.tokens.clone(),
+            location: c
+                .location
+                .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
+            tokens: c.tokens,
             reply_template: cat.reply.clone(),
-        }))
+        })
     }
 
     /// `#重载规则` from chat: admins only; the answer carries the errors.
@@ -204,7 +218,8 @@ impl Service {
                 s.categories, s.examples
             ),
             Err(ServiceError::Rules { errors, .. }) => {
-                let mut lines: Vec<String> = errors.iter().take(10).map(|e| e.to_string()).collect();
+                let mut lines: Vec<String> =
+                    errors.iter().take(10).map(|e| e.to_string()).collect();
                 if errors.len() > 10 {
                     lines.push(format!("……共 {} 处问题", errors.len()));
                 }

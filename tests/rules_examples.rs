@@ -112,7 +112,7 @@ fn classification_explains_itself_and_finds_the_place() {
     let rules = shipped();
     let c = classify(&rules, "５号楼３单元楼道里堆满了纸箱，没人管");
     assert_eq!(c.category.as_deref(), Some("clutter"));
-    assert_eq!(c.location.as_deref(), Some("5号楼3单元"));
+    assert_eq!(c.location.as_deref(), Some("5号楼3单元楼道"));
     assert!(c.confidence > 0.5 && c.confidence <= 1.0);
     assert!(c
         .matches

@@ -90,7 +90,10 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
         if line.is_empty() {
             continue;
         }
-        match line.split_once(' ').map_or((line, ""), |(a, b)| (a, b.trim())) {
+        match line
+            .split_once(' ')
+            .map_or((line, ""), |(a, b)| (a, b.trim()))
+        {
             ("/quit" | "/exit", _) => break,
             ("/who", _) => {
                 writeln!(out, "  you are {user} ({})", role_label(&service, &user))?;
@@ -98,7 +101,11 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
             }
             ("/as", name) if !name.is_empty() => {
                 user = name.to_string();
-                writeln!(out, "  now speaking as {user} ({})", role_label(&service, &user))?;
+                writeln!(
+                    out,
+                    "  now speaking as {user} ({})",
+                    role_label(&service, &user)
+                )?;
                 continue;
             }
             ("/as", _) => {
@@ -134,7 +141,12 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                 if i == 0 {
                     writeln!(out, "  {prefix}: {l}")?;
                 } else {
-                    writeln!(out, "  {:width$}  {l}", "", width = prefix.chars().count() * 2)?;
+                    writeln!(
+                        out,
+                        "  {:width$}  {l}",
+                        "",
+                        width = prefix.chars().count() * 2
+                    )?;
                 }
             }
         }

@@ -1,8 +1,11 @@
 //! Command-line interface: clap definitions and dispatch. The binary edge, so `anyhow` lives here.
 
 mod bench;
+mod chat;
 mod classify;
 mod rules;
+mod serve;
+mod tickets;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,12 @@ enum Command {
     },
     /// Measure the classifier on a labelled TSV file (`labels<TAB>text`).
     Eval(rules::EvalArgs),
+    /// Run the webhook service (embedded defaults without --config).
+    Serve(serve::ServeArgs),
+    /// Try the bot in a simulated group chat in this terminal.
+    Chat(chat::ChatArgs),
+    /// Offline access to tickets in the data directory.
+    Tickets(tickets::TicketsArgs),
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -44,6 +53,9 @@ pub fn main() -> ExitCode {
         Command::Rules { command } => rules::run(command),
         Command::Eval(args) => rules::eval(args),
         Command::Bench { command } => bench::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Chat(args) => chat::run(args),
+        Command::Tickets(args) => tickets::run(args),
     };
     match result {
         Ok(code) => code,

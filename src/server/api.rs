@@ -67,7 +67,9 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, ApiError> {
         return Ok(t.with_timezone(&Utc));
     }
     let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        bad_request(format!("since {s:?}: use a date like 2026-11-01 or an RFC 3339 time"))
+        bad_request(format!(
+            "since {s:?}: use a date like 2026-11-01 or an RFC 3339 time"
+        ))
     })?;
     let local = date
         .and_hms_opt(0, 0, 0)
@@ -82,13 +84,18 @@ pub async fn list_tickets(
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| bad_request(e.body_text()))?;
     let status = match &q.status {
-        Some(s) => Some(Status::parse(s).ok_or_else(|| bad_request(format!("unknown status {s:?}")))?),
+        Some(s) => {
+            Some(Status::parse(s).ok_or_else(|| bad_request(format!("unknown status {s:?}")))?)
+        }
         None => None,
     };
     let filter = ListFilter {
         status,
         category: q.category.clone(),
-        group: q.group.clone().map(|g| (q.platform.clone().unwrap_or_else(|| "generic".into()), g)),
+        group: q
+            .group
+            .clone()
+            .map(|g| (q.platform.clone().unwrap_or_else(|| "generic".into()), g)),
         since: q.since.as_deref().map(parse_since).transpose()?,
         limit: Some(q.limit.unwrap_or(100).min(1000)),
         ..ListFilter::default()
@@ -118,7 +125,9 @@ pub async fn show_ticket(
     Ok(Json(json!({ "ticket": ticket, "history": history })))
 }
 
-pub async fn reload_rules(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn reload_rules(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     match state.service.reload_rules().await {
         Ok(s) => Ok((
             StatusCode::OK,

@@ -36,7 +36,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/api/tickets", get(api::list_tickets))
         .route("/api/tickets/{id}", get(api::show_ticket))
         .route("/api/rules/reload", post(api::reload_rules))
-        .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::require_token,
+        ));
     Router::new()
         .route(
             "/webhook/{platform}",
@@ -47,18 +50,21 @@ pub fn router(service: Arc<Service>) -> Router {
         .merge(api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("-", |m| m.as_str());
-                tracing::info_span!("http", method = %req.method(), route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("-", |m| m.as_str());
+            tracing::info_span!("http", method = %req.method(), route)
+        }))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response()
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+            .into_response()
         }))
         .with_state(state)
 }
@@ -70,7 +76,10 @@ async fn healthz() -> &'static str {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let depth = state.service.store().outbox_len();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.service.metrics().render(depth),
     )
 }
@@ -107,7 +116,10 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(addr.port());
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(addr.port());
         Ok(Application {
             listener,
             service: Arc::new(service),

@@ -68,6 +68,7 @@ pub(crate) fn plan(
         Action::Complaint(input) => p.complaint(input)?,
         Action::Command(cmd) => p.command(cmd)?,
         Action::Invalid(e) => p.say_here(e.to_string(), None),
+        Action::Notice(text) => p.say_here(text.clone(), None),
     }
     Ok(p.finish())
 }

@@ -25,6 +25,6 @@ pub use model::{
 };
 pub use reply::mask_phones;
 pub use store::{
-    Action, Context, ListFilter, OutboxEntry, Processed, Reply, Stats, Store,
+    china_tz, Action, Context, ListFilter, OutboxEntry, Processed, Reply, Stats, Store,
     DEFAULT_DUPLICATE_WINDOW_HOURS, FIRST_TICKET,
 };

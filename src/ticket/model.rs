@@ -191,48 +191,7 @@ impl fmt::Display for Status {
     }
 }
 
-/// How urgent a ticket is; ordered so that `max` picks the more urgent one.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    #[default]
-    Normal,
-    High,
-    Urgent,
-}
-
-impl Priority {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Priority::Low => "低",
-            Priority::Normal => "普通",
-            Priority::High => "高",
-            Priority::Urgent => "紧急",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<Priority> {
-        match word.trim().to_lowercase().as_str() {
-            "low" | "低" => Some(Priority::Low),
-            "normal" | "普通" => Some(Priority::Normal),
-            "high" | "高" => Some(Priority::High),
-            "urgent" | "紧急" => Some(Priority::Urgent),
-            _ => None,
-        }
-    }
-}
+pub use crate::priority::Priority;
 
 /// What a chat user may do. Being the reporter of a ticket is not a role: it is
 /// a relation to one ticket, checked per command.

@@ -47,6 +47,9 @@ pub enum Action {
     /// The text was a command but could not be parsed: the store records the
     /// delivery and queues the explanation, like any other reply.
     Invalid(CommandError),
+    /// A reply the pipeline composed itself (the answer to `#重载规则`): the
+    /// store records the delivery and queues the text for the message's group.
+    Notice(String),
 }
 
 impl Action {
@@ -97,6 +100,8 @@ pub struct Processed {
     /// `ticket`/`replies` are the stored outcome of the first delivery.
     pub duplicate_delivery: bool,
     pub ticket: Option<TicketId>,
+    /// This message opened a new ticket (as opposed to joining one or a command).
+    pub opened: bool,
     /// Also queued in the outbox; returned for logging and tests.
     pub replies: Vec<Reply>,
 }
@@ -282,6 +287,8 @@ pub struct Store {
     processed: Tree,
     meta: Tree,
     outbox: Tree,
+    /// Replies the delivery worker gave up on, kept for inspection.
+    dead_letters: Tree,
     /// Serialises `process`. sled transactions cannot scan ranges, and
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
@@ -313,6 +320,7 @@ impl Store {
             processed: db.open_tree("processed")?,
             meta: db.open_tree("meta")?,
             outbox: db.open_tree("outbox")?,
+            dead_letters: db.open_tree("dead_letters")?,
             db,
             write_lock: Arc::new(Mutex::new(())),
         })
@@ -365,6 +373,7 @@ impl Store {
         let rec: ProcessedRecord = record::decode_v1("processed", &bytes)?;
         Ok(Some(Processed {
             duplicate_delivery: true,
+            opened: false,
             ticket: rec.ticket,
             replies: rec.replies,
         }))
@@ -460,6 +469,7 @@ impl Store {
         match result {
             Ok(()) => Ok(Processed {
                 duplicate_delivery: false,
+                opened: plan.new_ticket.is_some(),
                 ticket: plan.ticket,
                 replies,
             }),
@@ -467,6 +477,7 @@ impl Store {
                 // Only possible if something wrote outside the lock; report the first outcome.
                 Ok(self.load_processed(pkey)?.unwrap_or(Processed {
                     duplicate_delivery: true,
+                    opened: false,
                     ticket: None,
                     replies: Vec::new(),
                 }))
@@ -735,6 +746,41 @@ impl Store {
 
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
+    }
+
+    /// Move an undeliverable reply from the outbox to `dead_letters`, with the
+    /// reason and time, in one transaction. Returns false if it was not pending.
+    pub fn outbox_dead_letter(&self, id: u64, reason: &str) -> Result<bool, StoreError> {
+        let key = id.to_be_bytes();
+        let moved = (&self.outbox, &self.dead_letters).transaction(|(outbox, dead)| {
+            let Some(value) = outbox.remove(&key)? else {
+                return Ok(false);
+            };
+            let mut record: serde_json::Value =
+                serde_json::from_slice(&value).unwrap_or(serde_json::Value::Null);
+            if let Some(obj) = record.as_object_mut() {
+                obj.insert("dead_reason".into(), reason.into());
+                obj.insert("dead_at".into(), Utc::now().to_rfc3339().into());
+            }
+            let bytes = serde_json::to_vec(&record).unwrap_or_else(|_| value.to_vec());
+            dead.insert(&key, bytes)?;
+            Ok(true)
+        });
+        moved.map_err(|e: sled::transaction::TransactionError<()>| match e {
+            sled::transaction::TransactionError::Storage(e) => StoreError::from(e),
+            sled::transaction::TransactionError::Abort(()) => StoreError::from(
+                sled::Error::ReportableBug("dead-letter move aborted".into()),
+            ),
+        })
+    }
+
+    /// Replies given up on, as stored (JSON with `dead_reason` and `dead_at`).
+    pub fn dead_letters(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.dead_letters
+            .iter()
+            .values()
+            .map(|v| Ok(serde_json::from_slice(&v?).unwrap_or(serde_json::Value::Null)))
+            .collect()
     }
 
     /// Wakes the delivery worker when something is queued.

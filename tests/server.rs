@@ -1,0 +1,456 @@
+//! Black-box tests of the service: the real server on port 0, a temp sled
+//! database, and a local stand-in for the platform's send API.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{spawn_app, test_config, StandIn};
+use gongdan::platform::signature::hmac_sha256;
+use serde_json::{json, Value};
+
+const COMPLAINT: &str = "5号楼楼道里堆满了纸箱，没人管，有事打13812345678";
+
+#[tokio::test]
+async fn complaint_becomes_ticket_and_reply_is_delivered() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    let mut config = test_config(root.path());
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    let app = spawn_app(config).await;
+
+    let (status, body) = app.say("m1", "zhang", COMPLAINT).await;
+    assert_eq!(status, 200, "{body}");
+    let ticket = body["ticket"].as_u64().expect("a ticket number");
+    let reply = body["replies"][0]["text"].as_str().unwrap();
+    assert!(reply.contains(&format!("#{ticket}")), "{reply}");
+    assert!(reply.contains("乱堆乱放"), "{reply}");
+    assert_eq!(body["replies"][0]["group_id"], "g1");
+
+    // Acknowledged means stored: the ticket is there before any delivery.
+    let stored = app
+        .service
+        .store()
+        .get(gongdan::ticket::TicketId::new(ticket).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.category, "clutter");
+    assert_eq!(
+        stored.location.as_deref().map(|l| l.starts_with("5号楼")),
+        Some(true)
+    );
+
+    let got = platform.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    let sent = got[0].json();
+    assert_eq!(sent["group_id"], "g1");
+    assert_eq!(sent["ticket"], ticket);
+    assert!(sent["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{ticket}")));
+    assert!(!sent["text"].as_str().unwrap().contains("13812345678"));
+
+    // Chatter gets no ticket and no reply.
+    let (status, body) = app.say("m2", "li", "早上好呀各位").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"replies": [], "ticket": null}));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retried_delivery_makes_one_ticket_and_one_reply() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    let mut config = test_config(root.path());
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    let app = spawn_app(config).await;
+
+    let (_, first) = app.say("same-id", "zhang", COMPLAINT).await;
+    let (_, second) = app.say("same-id", "zhang", COMPLAINT).await;
+    assert_eq!(first["ticket"], second["ticket"]);
+    assert_eq!(first["replies"], second["replies"]);
+    assert_eq!(
+        app.service.store().list(&Default::default()).unwrap().len(),
+        1
+    );
+
+    platform.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(platform.received().len(), 1, "exactly one reply posted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn repeat_report_from_a_neighbour_joins_the_ticket() {
+    let root = tempfile::tempdir().unwrap();
+    let app = spawn_app(test_config(root.path())).await;
+    let (_, a) = app.say("m1", "zhang", COMPLAINT).await;
+    let (_, b) = app.say("m2", "wang", "5号楼楼道堆满杂物了，过不去").await;
+    assert_eq!(a["ticket"], b["ticket"]);
+    let reply = b["replies"][0]["text"].as_str().unwrap();
+    assert!(
+        reply.contains("已记录您的反映") && reply.contains("2 人"),
+        "{reply}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn officer_claims_and_resolves_and_resident_confirms() {
+    let root = tempfile::tempdir().unwrap();
+    let app = spawn_app(test_config(root.path())).await;
+    let (_, body) = app.say("m1", "zhang", COMPLAINT).await;
+    let n = body["ticket"].as_u64().unwrap();
+
+    // A resident may not claim.
+    let (status, refused) = app.say("m2", "li", &format!("#认领 {n}")).await;
+    assert_eq!(status, 200);
+    let text = refused["replies"][0]["text"].as_str().unwrap();
+    assert!(text.contains("仅限"), "{text}");
+    let t = app
+        .service
+        .store()
+        .get(gongdan::ticket::TicketId::new(n).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, gongdan::ticket::Status::Open, "nothing changed");
+
+    let (_, claimed) = app.say("m3", "officer-wang", &format!("#认领 #{n}")).await;
+    assert!(claimed["replies"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("#{n}")));
+    let (_, resolved) = app
+        .say("m4", "officer-wang", &format!("/resolve {n} 已清理完毕"))
+        .await;
+    assert!(
+        resolved["replies"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("已清理完毕"),
+        "{resolved}"
+    );
+    let (_, confirmed) = app.say("m5", "zhang", &format!("#确认 {n}")).await;
+    assert!(!confirmed["replies"].as_array().unwrap().is_empty());
+    let t = app
+        .service
+        .store()
+        .get(gongdan::ticket::TicketId::new(n).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, gongdan::ticket::Status::Closed);
+
+    // The history is on the API.
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/tickets/{n}")))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["ticket"]["status"], "closed");
+    assert!(v["history"].as_array().unwrap().len() >= 4, "{v}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn replies_wait_while_the_platform_is_down_and_go_out_once_it_is_back() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    platform.set_up(false);
+    let mut config = test_config(root.path());
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    let app = spawn_app(config).await;
+
+    let (status, _) = app.say("m1", "zhang", COMPLAINT).await;
+    assert_eq!(status, 200, "ingest does not wait for the platform");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(platform.received().is_empty());
+    assert_eq!(app.service.store().outbox_len(), 1);
+
+    platform.set_up(true);
+    let got = platform.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(platform.received().len(), 1, "delivered once");
+    assert_eq!(app.service.store().outbox_len(), 0);
+    assert!(app.service.metrics().deliveries_failed() >= 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pending_replies_are_delivered_after_a_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = test_config(root.path());
+    // Nothing listens on the discard port: every send fails.
+    config.platforms.generic.reply_url = Some("http://127.0.0.1:9/send".into());
+    let app = spawn_app(config.clone()).await;
+    let (_, body) = app.say("m1", "zhang", COMPLAINT).await;
+    let n = body["ticket"].as_u64().unwrap();
+    app.stop().await;
+
+    let platform = StandIn::start().await;
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    let app = spawn_app(config).await;
+    let got = platform.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["ticket"], n);
+    // And the ticket survived the restart.
+    let (_, again) = app.say("m1", "zhang", COMPLAINT).await;
+    assert_eq!(again["ticket"], n);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_rule_edit_keeps_the_old_rules_and_names_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    let config = test_config(root.path());
+    let rules_dir = config.rules.dir.clone();
+    let app = spawn_app(config).await;
+
+    let dog = rules_dir.join("categories/dog.toml");
+    let original = std::fs::read_to_string(&dog).unwrap();
+    std::fs::write(&dog, original.replacen("threshold", "threshhold", 1)).unwrap();
+
+    // Through the API: the errors come back, naming file and line.
+    let resp = app
+        .client
+        .post(app.url("/api/rules/reload"))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let v: Value = resp.json().await.unwrap();
+    let errors = v["errors"].to_string();
+    assert!(
+        errors.contains("dog.toml:") && errors.contains("threshhold"),
+        "{v}"
+    );
+
+    // Through chat, for an admin.
+    let (_, reply) = app.say("r1", "admin", "#重载规则").await;
+    let text = reply["replies"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("dog.toml:") && text.contains("仍使用原规则"),
+        "{text}"
+    );
+
+    // The old rules still classify.
+    let (_, body) = app.say("m1", "zhang", "草坪上全是狗屎没人清理").await;
+    assert!(body["ticket"].is_u64(), "{body}");
+
+    // A good edit is picked up by the watcher without being asked.
+    std::fs::write(
+        &dog,
+        original.replace("\"狗屎\" = 3", "\"狗屎\" = 3\n\"狗毛\" = 3"),
+    )
+    .unwrap();
+    let mut reloaded = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let m = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if m.contains("gongdan_rule_reloads_total{result=\"ok\"}") {
+            reloaded = true;
+            break;
+        }
+    }
+    assert!(reloaded, "watcher reloaded the fixed rules");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = test_config(root.path());
+    config.server.max_body_bytes = 4096;
+    let app = spawn_app(config).await;
+    let post = |path: &str, body: Vec<u8>| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("/webhook/generic", b"{not json".to_vec(), 400, "malformed"),
+        ("/webhook/generic", vec![0xff, 0xfe, 0x7b], 400, "malformed"),
+        (
+            "/webhook/generic",
+            br#"{"message_id":"1","group_id":"g","text":"hi"}"#.to_vec(),
+            422,
+            "missing_field",
+        ),
+        (
+            "/webhook/generic",
+            br#"{"message_id":"1","group_id":"g","sender_id":"u","text":5}"#.to_vec(),
+            400,
+            "malformed",
+        ),
+        ("/webhook/generic", vec![b' '; 5000], 413, "body_too_large"),
+        ("/webhook/nosuch", b"{}".to_vec(), 404, "not_found"),
+        ("/nowhere", b"{}".to_vec(), 404, "not_found"),
+    ];
+    for (path, body, want, code) in cases {
+        let resp = post(path, body).await.unwrap();
+        assert_eq!(resp.status().as_u16(), want, "{path} {code}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"], code, "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // Nothing was stored by any of them; the server still works.
+    assert_eq!(
+        app.service.store().list(&Default::default()).unwrap().len(),
+        0
+    );
+    let (status, _) = app.say("ok", "zhang", COMPLAINT).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signed_generic_webhook_refuses_bad_signatures() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = test_config(root.path());
+    config.platforms.generic.secret = Some(gongdan::config::Secret::new("s3cret"));
+    let app = spawn_app(config).await;
+    let body =
+        json!({"message_id":"m1","group_id":"g1","sender_id":"u","text":COMPLAINT}).to_string();
+    let good = format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(b"s3cret", body.as_bytes()))
+    );
+    let bad = format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(b"wrong", body.as_bytes()))
+    );
+    for (sig, want) in [
+        (None, 401),
+        (Some(bad.as_str()), 401),
+        (Some("sha256=zz"), 401),
+        (Some(good.as_str()), 200),
+    ] {
+        let mut req = app
+            .client
+            .post(app.url("/webhook/generic"))
+            .body(body.clone());
+        if let Some(s) = sig {
+            req = req.header("X-Gongdan-Signature", s);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), want, "{sig:?}");
+    }
+    assert_eq!(
+        app.service.store().list(&Default::default()).unwrap().len(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_needs_a_token_and_health_and_metrics_answer() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = test_config(root.path());
+    config.server.api_token = None;
+    let app = spawn_app(config.clone()).await;
+    let resp = app
+        .client
+        .get(app.url("/api/tickets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("api_token"));
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    app.stop().await;
+
+    let app = spawn_app(test_config(root.path())).await;
+    let resp = app
+        .client
+        .get(app.url("/api/tickets"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    app.say("m1", "zhang", COMPLAINT).await;
+    app.say("m2", "li", "消防通道被车堵死了").await;
+    let v: Value = app
+        .client
+        .get(app.url("/api/tickets?category=fire_lane"))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["tickets"][0]["category"], "fire_lane");
+    let resp = app
+        .client
+        .get(app.url("/api/tickets?status=bogus"))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = app
+        .client
+        .get(app.url("/api/tickets/abc"))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = app
+        .client
+        .get(app.url("/api/tickets/99999"))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    let m = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "gongdan_messages_total{platform=\"generic\",outcome=\"ticket\"} 2",
+        "gongdan_tickets_created_total{category=\"fire_lane\"} 1",
+        "gongdan_classify_seconds_count",
+        "gongdan_outbox_depth",
+        "gongdan_deliveries_total",
+    ] {
+        assert!(m.contains(needle), "{needle} missing in\n{m}");
+    }
+    app.stop().await;
+}
