@@ -160,7 +160,6 @@ impl Default for GenericConfig {
     }
 }
 
-
 /// A value that must never appear in logs.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
