@@ -246,10 +246,16 @@ impl Planner<'_> {
             .ids_in_group(&self.msg.platform, &self.msg.group_id)
             .take(DUPLICATE_SCAN_LIMIT)
             .collect::<Result<_, _>>()?;
+        let window_start = self.now - Duration::hours(i64::from(self.ctx.duplicate_window_hours));
         for id in ids {
             let Some(t) = self.store.get(id)? else {
                 continue;
             };
+            // Ids come newest first and numbers grow with time: once one is
+            // older than the window, so is every ticket after it.
+            if t.created_at < window_start {
+                break;
+            }
             let score = duplicate::score(
                 &t,
                 input,

@@ -15,6 +15,8 @@ pub enum StoreError {
     Encode(#[source] serde_json::Error),
     #[error("could not write export: {0}")]
     Io(#[from] std::io::Error),
+    #[error("flushing to disk failed: {0}")]
+    FlushFailed(String),
     #[error("ticket counter exhausted")]
     CounterExhausted,
 }

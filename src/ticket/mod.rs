@@ -11,6 +11,7 @@ pub mod command;
 pub mod duplicate;
 mod error;
 pub mod export;
+mod group_commit;
 pub mod model;
 pub mod record;
 pub mod reply;

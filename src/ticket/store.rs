@@ -26,6 +26,7 @@ use sled::Tree;
 use super::apply::{self, Plan};
 use super::command::{Command, CommandError, Period};
 use super::error::StoreError;
+use super::group_commit::GroupCommit;
 use super::model::{CategoryInfo, ComplaintInput, Event, Roles, Status, Ticket, TicketId};
 use super::record::{self, OTHER_VERSION};
 use crate::message::InboundMessage;
@@ -289,6 +290,8 @@ pub struct Store {
     outbox: Tree,
     /// Replies the delivery worker gave up on, kept for inspection.
     dead_letters: Tree,
+    /// The flusher thread; shared by clones, stopped with the last one.
+    commit: Arc<GroupCommit>,
     /// Serialises `process`. sled transactions cannot scan ranges, and
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
@@ -321,6 +324,7 @@ impl Store {
             meta: db.open_tree("meta")?,
             outbox: db.open_tree("outbox")?,
             dead_letters: db.open_tree("dead_letters")?,
+            commit: Arc::new(GroupCommit::start(db.clone())),
             db,
             write_lock: Arc::new(Mutex::new(())),
         })
@@ -493,9 +497,11 @@ impl Store {
         Ok(self.db.flush()?)
     }
 
-    /// Async flush: await this before acknowledging the platform's delivery.
-    pub async fn flush_async(&self) -> Result<usize, StoreError> {
-        Ok(self.db.flush_async().await?)
+    /// Wait until everything written before this call is on disk: await it
+    /// before acknowledging a platform's delivery. Concurrent callers share
+    /// one fsync (group commit).
+    pub async fn flush_async(&self) -> Result<(), StoreError> {
+        self.commit.flush().await
     }
 
     // ---- reads -----------------------------------------------------------

@@ -1,38 +1,19 @@
-//! `gongdan bench ...`: benchmarks that print figures (never timed tests).
+//! `gongdan bench classify`: rule-set load time and single-thread classification throughput.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Subcommand;
 use gongdan::classify::classify;
 
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Rule-set load time and single-thread classification throughput.
-    Classify {
-        #[arg(long, default_value = "rules")]
-        rules: PathBuf,
-        /// How long to classify for.
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
-    },
-}
-
-pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        BenchCommand::Classify { rules, seconds } => classify_bench(rules, seconds),
-    }
-}
-
-fn classify_bench(dir: PathBuf, seconds: f64) -> anyhow::Result<ExitCode> {
+pub fn run(dir: PathBuf, seconds: f64) -> anyhow::Result<ExitCode> {
     // Load a few times: the first pays for cold file caches.
     let mut loads = Vec::new();
     let mut rules = None;
     for _ in 0..5 {
         let started = Instant::now();
-        let r = super::classify::load_rules(&dir)?;
+        let r = crate::cli::classify::load_rules(&dir)?;
         loads.push(started.elapsed());
         rules = Some(r);
     }

@@ -1,0 +1,55 @@
+//! `gongdan bench ...`: benchmarks that print figures (never timed tests).
+
+mod classify;
+mod scale;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Rule-set load time and single-thread classification throughput.
+    Classify {
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// How long to classify for.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+    /// Durable ingest through /webhook/generic on loopback, against a trivial axum handler.
+    Serve(serve::ServeArgs),
+    /// Fill a store with many tickets; report open time, list latency and disk size.
+    Scale(scale::ScaleArgs),
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Classify { rules, seconds } => classify::run(rules, seconds),
+        BenchCommand::Serve(args) => serve::run(args),
+        BenchCommand::Scale(args) => scale::run(args),
+    }
+}
+
+/// Peak resident set size of this process so far, in MiB (Linux `VmHWM`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Latency percentiles over microsecond samples (sorted in place).
+pub fn percentiles(samples: &mut [u64]) -> [f64; 3] {
+    samples.sort_unstable();
+    let at = |q: f64| -> f64 {
+        if samples.is_empty() {
+            return 0.0;
+        }
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples[i] as f64 / 1000.0
+    };
+    [at(0.50), at(0.99), at(0.999)]
+}
