@@ -193,7 +193,8 @@ impl Wechat {
         let kind = text_field(&fields, "type")?.unwrap_or_default();
         // Login, logout, errors and the bridge's own notifications.
         if text_field(&fields, "isSystemEvent")? == Some("1") || kind.starts_with("system_event") {
-            tracing::info!(platform = NAME, event = kind, "bridge system event");
+            let event: String = kind.chars().take(40).collect();
+            tracing::info!(platform = NAME, %event, "bridge system event");
             return Ok(Parsed::Ignored("bridge system event"));
         }
         if text_field(&fields, "isMsgFromSelf")? == Some("1") {
