@@ -90,6 +90,9 @@ pub struct OutboxConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PlatformsConfig {
     pub generic: GenericConfig,
+    pub onebot: OnebotConfig,
+    pub wechat: WechatConfig,
+    pub telegram: TelegramConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +103,68 @@ pub struct GenericConfig {
     pub secret: Option<Secret>,
     /// When set, the outbox POSTs each reply `{group_id, text, ticket}` here.
     pub reply_url: Option<String>,
+}
+
+/// OneBot v11 (QQ through NapCat, LLOneBot, Lagrange, go-cqhttp): HTTP POST events.
+/// Off unless `enabled = true`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnebotConfig {
+    pub enabled: bool,
+    /// The implementation's HTTP-post `secret`: requests must then carry
+    /// `X-Signature: sha1=<hex HMAC-SHA1(secret, body)>`.
+    pub secret: Option<Secret>,
+    /// The implementation's HTTP API (`http://127.0.0.1:3000`). When set, replies go
+    /// out through `POST {api_url}/send_group_msg`; when unset, they ride on the
+    /// webhook response as a quick operation.
+    pub api_url: Option<String>,
+    /// The HTTP API's `access_token`, sent as `Authorization: Bearer ...`.
+    pub access_token: Option<Secret>,
+}
+
+/// Personal WeChat groups through the wechatbot-webhook bridge. Off unless `enabled = true`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WechatConfig {
+    pub enabled: bool,
+    /// Shared secret for the inbound webhook: the bridge cannot sign, so its
+    /// `RECVD_MSG_API` must end in `?token=<this>`.
+    pub token: Option<Secret>,
+    /// The bridge (`http://127.0.0.1:3001`). When set, replies go out through
+    /// `POST {api_url}/webhook/msg/v2?token=...`; when unset, they ride on the
+    /// webhook response (the bridge's quick reply).
+    pub api_url: Option<String>,
+    /// The bridge's own API token (its `LOGIN_API_TOKEN`).
+    pub api_token: Option<Secret>,
+}
+
+/// Telegram Bot API webhook. Off unless `enabled = true`; then `bot_token` is required.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    pub enabled: bool,
+    /// The token from @BotFather; it is part of every API URL, so it is never logged.
+    pub bot_token: Option<Secret>,
+    /// The `secret_token` given to `setWebhook`; requests must then carry it in
+    /// `X-Telegram-Bot-Api-Secret-Token`.
+    pub secret_token: Option<Secret>,
+    /// The bot's @username (without `@`): its mentions are removed from message text.
+    /// Unset: mentions of any bot (usernames ending in `bot`) are removed.
+    pub bot_username: Option<String>,
+    /// Bot API base URL (override for a local Bot API server or tests).
+    pub api_base: String,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            enabled: false,
+            bot_token: None,
+            secret_token: None,
+            bot_username: None,
+            api_base: "https://api.telegram.org".to_string(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -272,6 +337,17 @@ impl Config {
                 "outbox.per_group_per_minute must be at least 1".into(),
             ));
         }
+        let telegram = &self.platforms.telegram;
+        if telegram.enabled
+            && telegram
+                .bot_token
+                .as_ref()
+                .is_none_or(|t| t.expose().is_empty())
+        {
+            return Err(ConfigError::Invalid(
+                "platforms.telegram.bot_token is required when telegram is enabled".into(),
+            ));
+        }
         for id in self.roles.officers.iter().chain(&self.roles.admins) {
             if !id.contains(':') {
                 return Err(ConfigError::Invalid(format!(
@@ -354,6 +430,57 @@ mod tests {
         let secret = c.platforms.generic.secret.clone().unwrap();
         assert_eq!(secret.expose(), "s3cret");
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn im_platforms_are_off_unless_enabled() {
+        let c = Config::load_with_env(None, Vec::new()).unwrap();
+        assert!(!c.platforms.onebot.enabled);
+        assert!(!c.platforms.wechat.enabled);
+        assert!(!c.platforms.telegram.enabled);
+        assert_eq!(c.platforms.telegram.api_base, "https://api.telegram.org");
+
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let err = Config::load_with_env(
+            None,
+            env(&[("GONGDAN__PLATFORMS__TELEGRAM__ENABLED", "true")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bot_token"), "{err}");
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__TELEGRAM__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__TELEGRAM__BOT_TOKEN", "123:abc"),
+                ("GONGDAN__PLATFORMS__ONEBOT__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__ONEBOT__SECRET", "qq-s3cret"),
+                ("GONGDAN__PLATFORMS__WECHAT__TOKEN", "wx-s3cret"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.platforms.telegram.enabled && c.platforms.onebot.enabled);
+        assert!(
+            !c.platforms.wechat.enabled,
+            "a token alone does not turn it on"
+        );
+        let shown = format!("{c:?}");
+        for secret in ["123:abc", "qq-s3cret", "wx-s3cret"] {
+            assert!(!shown.contains(secret), "{secret} leaked");
+        }
+    }
+
+    #[test]
+    fn example_config_parses_and_keeps_im_platforms_off() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let c = Config::load_with_env(Some(&path), Vec::new()).unwrap();
+        assert!(!c.platforms.onebot.enabled);
+        assert!(!c.platforms.wechat.enabled);
+        assert!(!c.platforms.telegram.enabled);
     }
 
     #[test]

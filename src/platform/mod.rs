@@ -5,7 +5,10 @@
 //! without boxing and every platform is visible in one `match`).
 
 pub mod generic;
+pub mod onebot;
 pub mod signature;
+pub mod telegram;
+pub mod wechat;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -175,6 +178,9 @@ pub struct Answer {
 #[derive(Debug)]
 pub enum Adapter {
     Generic(generic::Generic),
+    Onebot(onebot::Onebot),
+    Wechat(wechat::Wechat),
+    Telegram(telegram::Telegram),
 }
 
 impl Adapter {
@@ -187,12 +193,33 @@ impl Adapter {
                 Adapter::Generic(generic::Generic::new(&config.platforms.generic)),
             );
         }
+        if config.platforms.onebot.enabled {
+            out.insert(
+                onebot::NAME,
+                Adapter::Onebot(onebot::Onebot::new(&config.platforms.onebot)),
+            );
+        }
+        if config.platforms.wechat.enabled {
+            out.insert(
+                wechat::NAME,
+                Adapter::Wechat(wechat::Wechat::new(&config.platforms.wechat)),
+            );
+        }
+        if config.platforms.telegram.enabled {
+            out.insert(
+                telegram::NAME,
+                Adapter::Telegram(telegram::Telegram::new(&config.platforms.telegram)),
+            );
+        }
         out
     }
 
     pub fn name(&self) -> &'static str {
         match self {
             Adapter::Generic(_) => generic::NAME,
+            Adapter::Onebot(_) => onebot::NAME,
+            Adapter::Wechat(_) => wechat::NAME,
+            Adapter::Telegram(_) => telegram::NAME,
         }
     }
 
@@ -200,6 +227,9 @@ impl Adapter {
     pub fn parse(&self, req: &RawRequest, now: i64) -> Result<Parsed, PlatformError> {
         match self {
             Adapter::Generic(a) => a.parse(req, now),
+            Adapter::Onebot(a) => a.parse(req, now),
+            Adapter::Wechat(a) => a.parse(req, now),
+            Adapter::Telegram(a) => a.parse(req, now),
         }
     }
 
@@ -207,6 +237,9 @@ impl Adapter {
     pub fn answer(&self, answers: &[Answer]) -> WebhookResponse {
         match self {
             Adapter::Generic(a) => a.answer(answers),
+            Adapter::Onebot(a) => a.answer(answers),
+            Adapter::Wechat(a) => a.answer(answers),
+            Adapter::Telegram(a) => a.answer(answers),
         }
     }
 
@@ -214,6 +247,9 @@ impl Adapter {
     pub fn sends(&self) -> bool {
         match self {
             Adapter::Generic(a) => a.sends(),
+            Adapter::Onebot(a) => a.sends(),
+            Adapter::Wechat(a) => a.sends(),
+            Adapter::Telegram(a) => a.sends(),
         }
     }
 
@@ -224,6 +260,9 @@ impl Adapter {
     ) -> Result<(), SendError> {
         match self {
             Adapter::Generic(a) => a.send(client, out).await,
+            Adapter::Onebot(a) => a.send(client, out).await,
+            Adapter::Wechat(a) => a.send(client, out).await,
+            Adapter::Telegram(a) => a.send(client, out).await,
         }
     }
 }
