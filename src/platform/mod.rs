@@ -7,6 +7,11 @@
 pub mod generic;
 pub mod signature;
 
+pub mod crypto;
+pub mod dingtalk;
+pub mod feishu;
+pub mod wecom;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -175,6 +180,9 @@ pub struct Answer {
 #[derive(Debug)]
 pub enum Adapter {
     Generic(generic::Generic),
+    Feishu(feishu::Feishu),
+    Dingtalk(dingtalk::Dingtalk),
+    Wecom(wecom::Wecom),
 }
 
 impl Adapter {
@@ -187,12 +195,39 @@ impl Adapter {
                 Adapter::Generic(generic::Generic::new(&config.platforms.generic)),
             );
         }
+        // Off unless `enabled = true`; config validation made sure the credentials are there.
+        let p = &config.platforms;
+        if p.feishu.enabled {
+            out.insert(
+                feishu::NAME,
+                Adapter::Feishu(feishu::Feishu::new(&p.feishu)),
+            );
+        }
+        if p.dingtalk.enabled {
+            out.insert(
+                dingtalk::NAME,
+                Adapter::Dingtalk(dingtalk::Dingtalk::new(&p.dingtalk)),
+            );
+        }
+        if p.wecom.enabled {
+            match wecom::Wecom::new(&p.wecom) {
+                Some(a) => {
+                    out.insert(wecom::NAME, Adapter::Wecom(a));
+                }
+                None => tracing::error!(
+                    "platforms.wecom is enabled but token/encoding_aes_key are missing or invalid; WeCom stays off"
+                ),
+            }
+        }
         out
     }
 
     pub fn name(&self) -> &'static str {
         match self {
             Adapter::Generic(_) => generic::NAME,
+            Adapter::Feishu(_) => feishu::NAME,
+            Adapter::Dingtalk(_) => dingtalk::NAME,
+            Adapter::Wecom(_) => wecom::NAME,
         }
     }
 
@@ -200,6 +235,9 @@ impl Adapter {
     pub fn parse(&self, req: &RawRequest, now: i64) -> Result<Parsed, PlatformError> {
         match self {
             Adapter::Generic(a) => a.parse(req, now),
+            Adapter::Feishu(a) => a.parse(req, now),
+            Adapter::Dingtalk(a) => a.parse(req, now),
+            Adapter::Wecom(a) => a.parse(req, now),
         }
     }
 
@@ -207,6 +245,9 @@ impl Adapter {
     pub fn answer(&self, answers: &[Answer]) -> WebhookResponse {
         match self {
             Adapter::Generic(a) => a.answer(answers),
+            Adapter::Feishu(a) => a.answer(answers),
+            Adapter::Dingtalk(a) => a.answer(answers),
+            Adapter::Wecom(a) => a.answer(answers),
         }
     }
 
@@ -214,6 +255,9 @@ impl Adapter {
     pub fn sends(&self) -> bool {
         match self {
             Adapter::Generic(a) => a.sends(),
+            Adapter::Feishu(a) => a.sends(),
+            Adapter::Dingtalk(a) => a.sends(),
+            Adapter::Wecom(a) => a.sends(),
         }
     }
 
@@ -224,6 +268,9 @@ impl Adapter {
     ) -> Result<(), SendError> {
         match self {
             Adapter::Generic(a) => a.send(client, out).await,
+            Adapter::Feishu(a) => a.send(client, out).await,
+            Adapter::Dingtalk(a) => a.send(client, out).await,
+            Adapter::Wecom(a) => a.send(client, out).await,
         }
     }
 }
