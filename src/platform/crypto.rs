@@ -18,7 +18,7 @@ const AES_BLOCK: usize = 16;
 
 /// AES-256-CBC encryption of already padded data (`data.len()` a multiple of 16).
 pub fn aes256_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() % AES_BLOCK != 0 {
+    if !data.len().is_multiple_of(AES_BLOCK) {
         return None;
     }
     Some(Encryptor::new(key.into(), iv.into()).encrypt_padded_vec_mut::<NoPadding>(data))
@@ -26,7 +26,7 @@ pub fn aes256_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], data: &[u8]) -> Option<
 
 /// AES-256-CBC decryption without removing padding.
 pub fn aes256_cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], data: &[u8]) -> Option<Vec<u8>> {
-    if data.is_empty() || data.len() % AES_BLOCK != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(AES_BLOCK) {
         return None;
     }
     Decryptor::new(key.into(), iv.into())
