@@ -529,6 +529,74 @@ mod tests {
     }
 
     #[test]
+    fn example_config_parses_with_chat_platforms_off() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let c = Config::load_with_env(Some(&path), Vec::new()).unwrap();
+        let p = &c.platforms;
+        assert!(!p.feishu.enabled && !p.dingtalk.enabled && !p.wecom.enabled);
+        assert_eq!(p.feishu.api_base, "https://open.feishu.cn");
+        assert_eq!(p.dingtalk.max_clock_skew_secs, 3600);
+        assert!(p.wecom.webhook_keys.is_empty());
+    }
+
+    #[test]
+    fn an_enabled_chat_platform_needs_its_keys() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        for (on, missing) in [
+            ("GONGDAN__PLATFORMS__FEISHU__ENABLED", "app_id"),
+            ("GONGDAN__PLATFORMS__DINGTALK__ENABLED", "app_key"),
+            ("GONGDAN__PLATFORMS__WECOM__ENABLED", "token"),
+        ] {
+            let err = Config::load_with_env(None, env(&[(on, "true")])).unwrap_err();
+            assert!(err.to_string().contains(missing), "{err}");
+        }
+        let err = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__FEISHU__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__FEISHU__APP_ID", "cli_x"),
+                ("GONGDAN__PLATFORMS__FEISHU__APP_SECRET", "s"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("verification_token"), "{err}");
+        let err = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__WECOM__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__WECOM__TOKEN", "t"),
+                ("GONGDAN__PLATFORMS__WECOM__ENCODING_AES_KEY", "short"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("43-character"), "{err}");
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__WECOM__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__WECOM__TOKEN", "t0ken-value"),
+                (
+                    "GONGDAN__PLATFORMS__WECOM__ENCODING_AES_KEY",
+                    "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+                ),
+                (
+                    "GONGDAN__PLATFORMS__WECOM__WEBHOOK_KEYS",
+                    r#"{ "wrAbC" = "hook-key" }"#,
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.platforms.wecom.webhook_keys["wrAbC"].expose(), "hook-key");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("t0ken-value") && !shown.contains("hook-key"));
+    }
+
+    #[test]
     fn bad_file_names_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
