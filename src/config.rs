@@ -93,6 +93,11 @@ pub struct PlatformsConfig {
     pub onebot: OnebotConfig,
     pub wechat: WechatConfig,
     pub telegram: TelegramConfig,
+    // Feishu, DingTalk and WeCom are off unless their table sets `enabled = true`;
+    // an enabled platform must also carry the credentials it needs (see `validate`).
+    pub feishu: FeishuConfig,
+    pub dingtalk: DingtalkConfig,
+    pub wecom: WecomConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +227,170 @@ impl Default for GenericConfig {
             secret: None,
             reply_url: None,
         }
+    }
+}
+
+/// `[platforms.feishu]`: a Feishu / Lark self-built app with event subscription (v2, webhook mode).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeishuConfig {
+    /// Off unless set; needs `app_id`, `app_secret` and `verification_token` or `encrypt_key`.
+    pub enabled: bool,
+    pub app_id: Option<String>,
+    /// Exchanged for a `tenant_access_token` to send replies.
+    pub app_secret: Option<Secret>,
+    /// Compared with the `token` every event carries.
+    pub verification_token: Option<Secret>,
+    /// When set, events arrive encrypted and signed (`X-Lark-Signature`).
+    pub encrypt_key: Option<Secret>,
+    /// Open-platform base URL (`https://open.larksuite.com` for Lark).
+    pub api_base: String,
+    /// Largest accepted age of `X-Lark-Request-Timestamp`, in seconds.
+    pub max_clock_skew_secs: u64,
+}
+
+/// `[platforms.dingtalk]`: a DingTalk enterprise-internal robot receiving messages over HTTP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DingtalkConfig {
+    /// Off unless set; needs `app_key` and `app_secret`.
+    pub enabled: bool,
+    /// AppKey (Client ID) of the app the robot belongs to.
+    pub app_key: Option<String>,
+    /// AppSecret (Client Secret): verifies the `sign` header and fetches access tokens.
+    pub app_secret: Option<Secret>,
+    /// The robot's code for the group-send API; defaults to `app_key` (the usual case).
+    pub robot_code: Option<String>,
+    /// API base URL for the token and group-send APIs.
+    pub api_base: String,
+    /// Largest accepted distance of the `timestamp` header from our clock, in seconds.
+    pub max_clock_skew_secs: u64,
+}
+
+/// `[platforms.wecom]`: a WeCom (企业微信) 智能机器人 in API mode (JSON callbacks).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WecomConfig {
+    /// Off unless set; needs `token` and `encoding_aes_key`.
+    pub enabled: bool,
+    /// The callback Token from the robot's API settings.
+    pub token: Option<Secret>,
+    /// The 43-character EncodingAESKey from the robot's API settings.
+    pub encoding_aes_key: Option<Secret>,
+    /// ReceiveId expected at the end of every decrypted payload ("" for a company's own AI bot).
+    pub receive_id: String,
+    /// Group-robot (消息推送) webhook keys by chat id, for posts that answer no message
+    /// (or whose one-shot `response_url` is used up or expired).
+    pub webhook_keys: BTreeMap<String, Secret>,
+    /// Base URL of the group-robot webhook API.
+    pub webhook_base: String,
+    /// Largest accepted distance of the `timestamp` query parameter from our clock, in seconds.
+    pub max_clock_skew_secs: u64,
+}
+
+impl Default for FeishuConfig {
+    fn default() -> Self {
+        FeishuConfig {
+            enabled: false,
+            app_id: None,
+            app_secret: None,
+            verification_token: None,
+            encrypt_key: None,
+            api_base: "https://open.feishu.cn".into(),
+            max_clock_skew_secs: 300,
+        }
+    }
+}
+
+impl Default for DingtalkConfig {
+    fn default() -> Self {
+        DingtalkConfig {
+            enabled: false,
+            app_key: None,
+            app_secret: None,
+            robot_code: None,
+            api_base: "https://api.dingtalk.com".into(),
+            max_clock_skew_secs: 3600,
+        }
+    }
+}
+
+impl Default for WecomConfig {
+    fn default() -> Self {
+        WecomConfig {
+            enabled: false,
+            token: None,
+            encoding_aes_key: None,
+            receive_id: String::new(),
+            webhook_keys: BTreeMap::new(),
+            webhook_base: "https://qyapi.weixin.qq.com".into(),
+            max_clock_skew_secs: 300,
+        }
+    }
+}
+
+fn set(v: &Option<Secret>) -> bool {
+    v.as_ref().is_some_and(|s| !s.expose().trim().is_empty())
+}
+
+fn need(ok: bool, what: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{what} (or set enabled = false)"
+        )))
+    }
+}
+
+impl FeishuConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let app_id = self.app_id.as_deref().is_some_and(|s| !s.trim().is_empty());
+        need(
+            app_id && set(&self.app_secret),
+            "platforms.feishu needs app_id and app_secret",
+        )?;
+        // Without either, anyone who finds the URL could post events.
+        need(
+            set(&self.verification_token) || set(&self.encrypt_key),
+            "platforms.feishu needs verification_token or encrypt_key",
+        )
+    }
+}
+
+impl DingtalkConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let app_key = self
+            .app_key
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty());
+        need(
+            app_key && set(&self.app_secret),
+            "platforms.dingtalk needs app_key and app_secret",
+        )
+    }
+}
+
+impl WecomConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        need(
+            set(&self.token) && set(&self.encoding_aes_key),
+            "platforms.wecom needs token and encoding_aes_key",
+        )?;
+        let key = self.encoding_aes_key.as_ref().map_or("", |k| k.expose());
+        need(
+            crate::platform::crypto::wecom_aes_key(key).is_some(),
+            "platforms.wecom.encoding_aes_key must be the 43-character key from the robot's settings",
+        )
     }
 }
 
@@ -355,6 +524,9 @@ impl Config {
                 )));
             }
         }
+        self.platforms.feishu.validate()?;
+        self.platforms.dingtalk.validate()?;
+        self.platforms.wecom.validate()?;
         Ok(())
     }
 }
@@ -475,12 +647,74 @@ mod tests {
     }
 
     #[test]
-    fn example_config_parses_and_keeps_im_platforms_off() {
+    fn example_config_parses_with_every_chat_platform_off() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
         let c = Config::load_with_env(Some(&path), Vec::new()).unwrap();
         assert!(!c.platforms.onebot.enabled);
         assert!(!c.platforms.wechat.enabled);
         assert!(!c.platforms.telegram.enabled);
+        let p = &c.platforms;
+        assert!(!p.feishu.enabled && !p.dingtalk.enabled && !p.wecom.enabled);
+        assert_eq!(p.feishu.api_base, "https://open.feishu.cn");
+        assert_eq!(p.dingtalk.max_clock_skew_secs, 3600);
+        assert!(p.wecom.webhook_keys.is_empty());
+    }
+
+    #[test]
+    fn an_enabled_chat_platform_needs_its_keys() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        for (on, missing) in [
+            ("GONGDAN__PLATFORMS__FEISHU__ENABLED", "app_id"),
+            ("GONGDAN__PLATFORMS__DINGTALK__ENABLED", "app_key"),
+            ("GONGDAN__PLATFORMS__WECOM__ENABLED", "token"),
+        ] {
+            let err = Config::load_with_env(None, env(&[(on, "true")])).unwrap_err();
+            assert!(err.to_string().contains(missing), "{err}");
+        }
+        let err = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__FEISHU__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__FEISHU__APP_ID", "cli_x"),
+                ("GONGDAN__PLATFORMS__FEISHU__APP_SECRET", "s"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("verification_token"), "{err}");
+        let err = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__WECOM__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__WECOM__TOKEN", "t"),
+                ("GONGDAN__PLATFORMS__WECOM__ENCODING_AES_KEY", "short"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("43-character"), "{err}");
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("GONGDAN__PLATFORMS__WECOM__ENABLED", "true"),
+                ("GONGDAN__PLATFORMS__WECOM__TOKEN", "t0ken-value"),
+                (
+                    "GONGDAN__PLATFORMS__WECOM__ENCODING_AES_KEY",
+                    "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+                ),
+                (
+                    "GONGDAN__PLATFORMS__WECOM__WEBHOOK_KEYS",
+                    r#"{ "wrAbC" = "hook-key" }"#,
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.platforms.wecom.webhook_keys["wrAbC"].expose(), "hook-key");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("t0ken-value") && !shown.contains("hook-key"));
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //! [`Adapter`] is the closed set of them (an enum, so sending can be `async`
 //! without boxing and every platform is visible in one `match`).
 
+pub mod crypto;
+pub mod dingtalk;
+pub mod feishu;
 pub mod generic;
 pub mod onebot;
 pub mod signature;
 pub mod telegram;
 pub mod wechat;
+pub mod wecom;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -181,6 +185,9 @@ pub enum Adapter {
     Onebot(onebot::Onebot),
     Wechat(wechat::Wechat),
     Telegram(telegram::Telegram),
+    Feishu(feishu::Feishu),
+    Dingtalk(dingtalk::Dingtalk),
+    Wecom(wecom::Wecom),
 }
 
 impl Adapter {
@@ -211,6 +218,30 @@ impl Adapter {
                 Adapter::Telegram(telegram::Telegram::new(&config.platforms.telegram)),
             );
         }
+        // Off unless `enabled = true`; config validation made sure the credentials are there.
+        let p = &config.platforms;
+        if p.feishu.enabled {
+            out.insert(
+                feishu::NAME,
+                Adapter::Feishu(feishu::Feishu::new(&p.feishu)),
+            );
+        }
+        if p.dingtalk.enabled {
+            out.insert(
+                dingtalk::NAME,
+                Adapter::Dingtalk(dingtalk::Dingtalk::new(&p.dingtalk)),
+            );
+        }
+        if p.wecom.enabled {
+            match wecom::Wecom::new(&p.wecom) {
+                Some(a) => {
+                    out.insert(wecom::NAME, Adapter::Wecom(a));
+                }
+                None => tracing::error!(
+                    "platforms.wecom is enabled but token/encoding_aes_key are missing or invalid; WeCom stays off"
+                ),
+            }
+        }
         out
     }
 
@@ -220,6 +251,9 @@ impl Adapter {
             Adapter::Onebot(_) => onebot::NAME,
             Adapter::Wechat(_) => wechat::NAME,
             Adapter::Telegram(_) => telegram::NAME,
+            Adapter::Feishu(_) => feishu::NAME,
+            Adapter::Dingtalk(_) => dingtalk::NAME,
+            Adapter::Wecom(_) => wecom::NAME,
         }
     }
 
@@ -230,6 +264,9 @@ impl Adapter {
             Adapter::Onebot(a) => a.parse(req, now),
             Adapter::Wechat(a) => a.parse(req, now),
             Adapter::Telegram(a) => a.parse(req, now),
+            Adapter::Feishu(a) => a.parse(req, now),
+            Adapter::Dingtalk(a) => a.parse(req, now),
+            Adapter::Wecom(a) => a.parse(req, now),
         }
     }
 
@@ -240,6 +277,9 @@ impl Adapter {
             Adapter::Onebot(a) => a.answer(answers),
             Adapter::Wechat(a) => a.answer(answers),
             Adapter::Telegram(a) => a.answer(answers),
+            Adapter::Feishu(a) => a.answer(answers),
+            Adapter::Dingtalk(a) => a.answer(answers),
+            Adapter::Wecom(a) => a.answer(answers),
         }
     }
 
@@ -250,6 +290,9 @@ impl Adapter {
             Adapter::Onebot(a) => a.sends(),
             Adapter::Wechat(a) => a.sends(),
             Adapter::Telegram(a) => a.sends(),
+            Adapter::Feishu(a) => a.sends(),
+            Adapter::Dingtalk(a) => a.sends(),
+            Adapter::Wecom(a) => a.sends(),
         }
     }
 
@@ -263,6 +306,9 @@ impl Adapter {
             Adapter::Onebot(a) => a.send(client, out).await,
             Adapter::Wechat(a) => a.send(client, out).await,
             Adapter::Telegram(a) => a.send(client, out).await,
+            Adapter::Feishu(a) => a.send(client, out).await,
+            Adapter::Dingtalk(a) => a.send(client, out).await,
+            Adapter::Wecom(a) => a.send(client, out).await,
         }
     }
 }
