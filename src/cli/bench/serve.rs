@@ -72,7 +72,7 @@ impl Traffic {
             )
         } else if mix < 9 {
             let k = i as usize / 10;
-            if k % 5 == 0 {
+            if k.is_multiple_of(5) {
                 // A hot problem reported again and again in a few groups: merges.
                 group = (k as u64 / 5) % 5;
                 (
