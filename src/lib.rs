@@ -15,3 +15,4 @@ pub mod server;
 pub mod service;
 pub mod ticket;
 pub mod watch;
+pub mod writer;

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use chrono::Utc;
 use tokio::sync::{watch, Notify};
 
 use crate::classify::classify;
@@ -22,6 +21,7 @@ use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, Processed, Role, Roles, Store,
     StoreError,
 };
+use crate::writer::Writer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -31,6 +31,8 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("internal task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    WriterStopped(#[from] crate::writer::WriterStopped),
 }
 
 pub struct Service {
@@ -38,6 +40,8 @@ pub struct Service {
     rules: RwLock<Arc<RuleSet>>,
     context: RwLock<Arc<Context>>,
     store: Store,
+    /// The one thread that writes messages to `store` (group commit).
+    writer: Writer,
     metrics: Metrics,
     adapters: HashMap<&'static str, Adapter>,
     /// Wakes the outbox worker when replies are queued.
@@ -65,6 +69,7 @@ impl Service {
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
             context: RwLock::new(Arc::new(context)),
+            writer: Writer::start(store.clone()),
             store,
             metrics: Metrics::default(),
             adapters,
@@ -147,13 +152,7 @@ impl Service {
             Action::Complaint(c) => Some(c.category.clone()),
             _ => None,
         };
-        let context = self.context();
-        let svc = Arc::clone(self);
-        let processed: Processed = tokio::task::spawn_blocking(move || {
-            svc.store.process(&msg, action, &context, Utc::now())
-        })
-        .await??;
-        self.store.flush_async().await?;
+        let processed: Processed = self.writer.process(msg, action, self.context()).await??;
 
         let outcome = match (&category, processed.duplicate_delivery, processed.opened) {
             (_, true, _) => "duplicate",

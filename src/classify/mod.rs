@@ -85,8 +85,12 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
             fired.extend_from_slice(ids);
         }
     }
-    for p in m.patterns.matches(&norm).iter() {
-        fired.push(m.pattern_signals[p]);
+    for (set, ids) in &m.patterns {
+        // Most sets match nothing in a given message; `is_match` says so
+        // with a cheap early-exit search before the full overlapping one.
+        for p in set.matches(&norm).iter() {
+            fired.push(ids[p]);
+        }
     }
     fired.sort_unstable();
     fired.dedup();
@@ -148,8 +152,15 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         .filter(|(_, t)| t.positive && !t.vetoed)
         .map(|(i, t)| (i, t.score + cue))
         .collect();
-    // Best first; the file order breaks ties so results are stable.
-    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Best first. On a tie the more urgent category wins (a fire lane
+    // blocked by junk is a fire-lane matter), then file order, so results
+    // are stable.
+    let urgency = |i: usize| rules.categories[i].priority;
+    candidates.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(urgency(b.0).cmp(&urgency(a.0)))
+            .then(a.0.cmp(&b.0))
+    });
 
     let winner = candidates
         .iter()

@@ -35,7 +35,9 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                 Ok(rules) => {
                     let cats = rules.categories();
                     let examples: usize = cats.iter().map(|c| c.examples.len()).sum();
-                    let counter: usize = cats.iter().map(|c| c.counter_examples.len()).sum();
+                    let counter: usize =
+                        cats.iter().map(|c| c.counter_examples.len()).sum::<usize>()
+                            + rules.global_counter_examples().len();
                     println!(
                         "{}: OK: {} categories, {} examples and {} counter-examples pass ({} ms)",
                         dir.display(),

@@ -632,27 +632,39 @@ fn build_matcher(list: SignalList) -> Result<Matcher, String> {
         .match_kind(MatchKind::Standard)
         .build(&phrases)
         .map_err(|e| format!("cannot build the keyword matcher: {e}"))?;
-    let mut sources = Vec::new();
-    let mut pattern_signals = Vec::new();
+    // One small RegexSet per target (category, complaint cues, chatter cues)
+    // rather than one big set: a single set of ~200 Unicode patterns with
+    // bounded gaps (`.{0,8}`) needs tens of MiB of lazy-DFA cache per thread
+    // and falls back to a ~100x slower engine when it has less. Small sets
+    // stay fast inside the default cache (measured with `gongdan bench classify`).
+    let mut groups: Vec<(Target, Vec<String>, Vec<usize>)> = Vec::new();
     for (source, signal) in list.patterns {
-        pattern_signals.push(signals.len());
+        let id = signals.len();
+        let target = signal.target;
         signals.push(signal);
-        sources.push(source);
+        match groups.iter_mut().find(|g| g.0 == target) {
+            Some(g) => {
+                g.1.push(source);
+                g.2.push(id);
+            }
+            None => groups.push((target, vec![source], vec![id])),
+        }
     }
-    // A set of ~200 Unicode patterns with bounded gaps (`.{0,8}`) overflows
-    // the regex crate's default 2 MiB lazy-DFA cache on every message and
-    // falls back to a ~100x slower engine; 32 MiB holds the states real chat
-    // text visits (measured with `gongdan bench classify`).
-    let patterns = RegexSetBuilder::new(&sources)
-        .dfa_size_limit(32 << 20)
-        .build()
-        .map_err(|e| format!("cannot build the pattern set: {e}"))?;
+    let mut patterns = Vec::with_capacity(groups.len());
+    for (_, sources, ids) in groups {
+        // The limit is a ceiling, not an allocation: a set's cache grows only
+        // to the states real messages visit (well under 1 MiB for most).
+        let set = RegexSetBuilder::new(&sources)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .map_err(|e| format!("cannot build a pattern set: {e}"))?;
+        patterns.push((set, ids));
+    }
     Ok(Matcher {
         signals,
         phrases: phrases_ac,
         phrase_signals,
         words,
         patterns,
-        pattern_signals,
     })
 }

@@ -101,8 +101,8 @@ pub(crate) struct Matcher {
     pub phrase_signals: Vec<Vec<usize>>,
     /// One-character words, matched only as whole jieba tokens.
     pub words: HashMap<String, Vec<usize>>,
-    pub patterns: RegexSet,
-    pub pattern_signals: Vec<usize>,
+    /// Pattern sets, one per target, each with the signal id of every pattern.
+    pub patterns: Vec<(RegexSet, Vec<usize>)>,
 }
 
 impl RuleSet {
@@ -117,6 +117,11 @@ impl RuleSet {
 
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// Chatter from `global.toml` that must not classify as any complaint.
+    pub fn global_counter_examples(&self) -> &[Example] {
+        &self.global_counter_examples
     }
 
     /// The directory this rule set was loaded from.

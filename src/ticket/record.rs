@@ -30,12 +30,19 @@ pub(crate) fn encode<T: Serialize>(v: u64, value: &T) -> Result<Vec<u8>, StoreEr
     serde_json::to_vec(&Versioned { v, inner: value }).map_err(StoreError::Encode)
 }
 
-fn version_of(value: &serde_json::Value) -> u64 {
+/// Just the `"v"` of a record. Reading it first and then the record itself
+/// skips building a `serde_json::Value` tree: two fast scans beat one
+/// allocation-heavy parse on the duplicate-detection hot path.
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(default)]
+    v: Option<u64>,
+}
+
+fn version_of(bytes: &[u8], tree: &'static str) -> Result<u64, StoreError> {
     // Records from before versioning had no "v": that is version 1.
-    value
-        .get("v")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(1)
+    let peek: Peek = serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(tree, e))?;
+    Ok(peek.v.unwrap_or(1))
 }
 
 /// Decodes a record of a type that has only ever had version 1.
@@ -43,10 +50,8 @@ pub(crate) fn decode_v1<T: DeserializeOwned>(
     tree: &'static str,
     bytes: &[u8],
 ) -> Result<T, StoreError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(tree, e))?;
-    match version_of(&value) {
-        OTHER_VERSION => serde_json::from_value(value).map_err(|e| StoreError::corrupt(tree, e)),
+    match version_of(bytes, tree)? {
+        OTHER_VERSION => serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(tree, e)),
         v => Err(StoreError::UnsupportedVersion { tree, version: v }),
     }
 }
@@ -57,15 +62,13 @@ pub(crate) fn encode_ticket(t: &Ticket) -> Result<Vec<u8>, StoreError> {
 
 /// Reads any ticket record version, upgrading it to the current [`Ticket`].
 pub(crate) fn decode_ticket(bytes: &[u8]) -> Result<Ticket, StoreError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt("tickets", e))?;
-    match version_of(&value) {
+    match version_of(bytes, "tickets")? {
         1 => {
             let old: TicketV1 =
-                serde_json::from_value(value).map_err(|e| StoreError::corrupt("tickets", e))?;
+                serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt("tickets", e))?;
             old.upgrade()
         }
-        2 => serde_json::from_value(value).map_err(|e| StoreError::corrupt("tickets", e)),
+        2 => serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt("tickets", e)),
         v => Err(StoreError::UnsupportedVersion {
             tree: "tickets",
             version: v,

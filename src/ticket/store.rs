@@ -38,6 +38,8 @@ pub const DEFAULT_DUPLICATE_WINDOW_HOURS: u32 = 72;
 
 const NEXT_TICKET: &[u8] = b"next_ticket";
 const NEXT_OUTBOX: &[u8] = b"next_outbox";
+/// sled page-cache size.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What a message asks the store to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -308,7 +310,14 @@ enum TxAbort {
 impl Store {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        Store::from_db(sled::open(path)?)
+        let db = sled::Config::new()
+            .path(path)
+            // sled's default page cache is 1 GiB; hot tickets are a small set.
+            .cache_capacity(CACHE_BYTES)
+            // Favour write speed over compaction: ingest is the hot path.
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        Store::from_db(db)
     }
 
     /// Uses an already open sled database (the trees are created if missing).
@@ -435,16 +444,22 @@ impl Store {
                 me.insert(NEXT_TICKET, &(id.get() + 1).to_be_bytes())?;
             }
             for (key, bytes, old, new) in &ticket_ops {
-                if let Some(old) = old {
-                    st.remove(old.status.as_slice())?;
-                    ca.remove(old.category.as_slice())?;
-                    gr.remove(old.group.as_slice())?;
-                    cr.remove(old.created.as_slice())?;
+                // Only index entries that changed are rewritten: most updates
+                // (a note, a supporter) touch none, a transition only status.
+                for (tree, old_key, new_key) in [
+                    (st, old.as_ref().map(|o| &o.status), &new.status),
+                    (ca, old.as_ref().map(|o| &o.category), &new.category),
+                    (gr, old.as_ref().map(|o| &o.group), &new.group),
+                    (cr, old.as_ref().map(|o| &o.created), &new.created),
+                ] {
+                    if old_key == Some(new_key) {
+                        continue;
+                    }
+                    if let Some(old_key) = old_key {
+                        tree.remove(old_key.as_slice())?;
+                    }
+                    tree.insert(new_key.as_slice(), &[])?;
                 }
-                st.insert(new.status.as_slice(), &[])?;
-                ca.insert(new.category.as_slice(), &[])?;
-                gr.insert(new.group.as_slice(), &[])?;
-                cr.insert(new.created.as_slice(), &[])?;
                 tk.insert(key, bytes.as_slice())?;
             }
             for (key, bytes) in &event_ops {
