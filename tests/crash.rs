@@ -114,7 +114,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
                     let id = format!("c{cycle}-w{w}-{n}");
                     let target = {
                         let t = tickets.lock().unwrap();
-                        (k % 5 == 0 && !t.is_empty()).then(|| t[(k as usize) % t.len()].clone())
+                        (k.is_multiple_of(5) && !t.is_empty()).then(|| t[(k as usize) % t.len()].clone())
                     };
                     let (kind, sender, group, text) = match target {
                         Some((ticket, reporter)) => {
