@@ -16,3 +16,13 @@ pub mod service;
 pub mod ticket;
 pub mod watch;
 pub mod writer;
+
+/// Test support: how many cases a property test runs. `GONGDAN_FUZZ_CASES`
+/// scales every fuzz-style test up for a long run (see README, "Fuzzing").
+#[doc(hidden)]
+pub fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("GONGDAN_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

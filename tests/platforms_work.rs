@@ -918,7 +918,7 @@ fn deliver(platform: &str, plain: Vec<u8>) -> RawRequest {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: gongdan::fuzz_cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn parsers_survive_arbitrary_bytes(

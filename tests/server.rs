@@ -243,12 +243,8 @@ async fn a_bad_rule_edit_keeps_the_old_rules_and_names_the_file() {
     let (_, body) = app.say("m1", "zhang", "草坪上全是狗屎没人清理").await;
     assert!(body["ticket"].is_u64(), "{body}");
 
-    // A good edit is picked up by the watcher without being asked.
-    std::fs::write(
-        &dog,
-        original.replace("\"狗屎\" = 3", "\"狗屎\" = 3\n\"狗毛\" = 3"),
-    )
-    .unwrap();
+    // The admin fixes the typo: the watcher picks it up without being asked.
+    std::fs::write(&dog, &original).unwrap();
     let mut reloaded = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;

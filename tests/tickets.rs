@@ -1207,6 +1207,7 @@ fn command_like() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(gongdan::fuzz_cases(256)))]
     #[test]
     fn parse_never_panics(s in ".*") {
         let _ = Command::parse(&s);

@@ -8,7 +8,7 @@ pub mod normalize;
 use serde::Serialize;
 
 use crate::priority::Priority;
-use crate::rules::{Effect, RuleSet, SignalKind, Target};
+use crate::rules::{Effect, Gate, RuleSet, SignalKind, Target};
 
 pub use normalize::normalize;
 
@@ -85,11 +85,41 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
             fired.extend_from_slice(ids);
         }
     }
-    for (set, ids) in &m.patterns {
-        // Most sets match nothing in a given message; `is_match` says so
-        // with a cheap early-exit search before the full overlapping one.
-        for p in set.matches(&norm).iter() {
-            fired.push(ids[p]);
+    // (prefix seen, suffix seen) per pattern; a pattern runs only when every
+    // side it is gated on has been seen.
+    let mut seen: Vec<(bool, bool)> = m.gated.iter().map(|&(p, s)| (!p, !s)).collect();
+    for hit in m.gates.find_overlapping_iter(&norm) {
+        for &(p, side) in &m.gate_patterns[hit.pattern().as_usize()] {
+            match side {
+                Gate::Prefix => seen[p].0 = true,
+                Gate::Suffix => seen[p].1 = true,
+            }
+        }
+    }
+    // Category patterns first. Cue patterns only move the score of a
+    // category that already scored, so they run only when one did: most
+    // chatter never pays for them.
+    let is_cue = |p: usize| !matches!(m.signals[m.pattern_signals[p]].target, Target::Category(_));
+    let mut cues = Vec::new();
+    for (p, &(prefix, suffix)) in seen.iter().enumerate() {
+        if !(prefix && suffix) {
+            continue;
+        }
+        if is_cue(p) {
+            cues.push(p);
+        } else if m.patterns[p].is_match(&norm) {
+            fired.push(m.pattern_signals[p]);
+        }
+    }
+    let any_category = fired.iter().any(|&id| {
+        let s = &m.signals[id];
+        matches!((s.target, s.effect), (Target::Category(_), Effect::Add(_)))
+    });
+    if any_category {
+        for p in cues {
+            if m.patterns[p].is_match(&norm) {
+                fired.push(m.pattern_signals[p]);
+            }
         }
     }
     fired.sort_unstable();

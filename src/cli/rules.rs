@@ -1,5 +1,6 @@
 //! `gongdan rules check` and `gongdan eval`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -38,19 +39,21 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                     let counter: usize =
                         cats.iter().map(|c| c.counter_examples.len()).sum::<usize>()
                             + rules.global_counter_examples().len();
-                    println!(
+                    writeln!(
+                        std::io::stdout().lock(),
                         "{}: OK: {} categories, {} examples and {} counter-examples pass ({} ms)",
                         dir.display(),
                         cats.len(),
                         examples,
                         counter,
                         started.elapsed().as_millis()
-                    );
+                    )?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {
+                    let mut out = std::io::stdout().lock();
                     for e in errors.iter() {
-                        println!("{e}");
+                        writeln!(out, "{e}")?;
                     }
                     eprintln!("{}: {} problem(s)", dir.display(), errors.len());
                     Ok(ExitCode::FAILURE)
@@ -74,6 +77,6 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let report = eval::evaluate(&rules, &samples);
-    print!("{report}");
+    write!(std::io::stdout().lock(), "{report}")?;
     Ok(ExitCode::SUCCESS)
 }

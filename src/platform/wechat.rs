@@ -691,7 +691,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig::with_cases(crate::fuzz_cases(256)))]
 
         #[test]
         fn parse_never_panics_on_bytes(body in proptest::collection::vec(any::<u8>(), 0..512)) {

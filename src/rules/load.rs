@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use jieba_rs::Jieba;
-use regex::{Regex, RegexSetBuilder};
+use regex::Regex;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use toml::Spanned;
 
 use super::error::line_of;
 use super::spec::{CategoryFile, CueSpec, GlobalFile, PatternSpec};
 use super::{
-    Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind, Target,
+    Category, Effect, Example, Gate, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind,
+    Target,
 };
 use crate::classify::{classify, normalize};
 
@@ -220,7 +222,11 @@ fn read_toml<T: serde::de::DeserializeOwned>(
         Ok(v) => Some((text, v)),
         Err(e) => {
             let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
-            let message = e.message().trim().replace('\n', " ");
+            let mut message = e.message().trim().replace('\n', " ");
+            if message.is_empty() {
+                // Some TOML errors (an empty or cut-off file) carry no text.
+                message = "invalid TOML: the file is empty or cut off".to_string();
+            }
             errors.push(RuleError::new(path, line, message));
             None
         }
@@ -632,39 +638,81 @@ fn build_matcher(list: SignalList) -> Result<Matcher, String> {
         .match_kind(MatchKind::Standard)
         .build(&phrases)
         .map_err(|e| format!("cannot build the keyword matcher: {e}"))?;
-    // One small RegexSet per target (category, complaint cues, chatter cues)
-    // rather than one big set: a single set of ~200 Unicode patterns with
-    // bounded gaps (`.{0,8}`) needs tens of MiB of lazy-DFA cache per thread
-    // and falls back to a ~100x slower engine when it has less. Small sets
-    // stay fast inside the default cache (measured with `gongdan bench classify`).
-    let mut groups: Vec<(Target, Vec<String>, Vec<usize>)> = Vec::new();
+    // Patterns are gated by literals: a match of `(狗|犬|泰迪).{0,12}(叫|吠)`
+    // must start with 狗, 犬 or 泰迪 and end with 叫 or 吠, so the regex
+    // runs only on a message that contains one of each. One Aho-Corasick
+    // pass finds the candidates; few patterns survive it, so the cost per
+    // message stays flat however many patterns admins add (one RegexSet of a
+    // few hundred Unicode patterns needs tens of MiB of DFA cache per thread
+    // and is ~100x slower without it).
+    let mut patterns = Vec::new();
+    let mut pattern_signals = Vec::new();
+    let mut gate_index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut gate_literals: Vec<Vec<u8>> = Vec::new();
+    let mut gate_patterns: Vec<Vec<(usize, Gate)>> = Vec::new();
+    let mut gated = Vec::new();
     for (source, signal) in list.patterns {
-        let id = signals.len();
-        let target = signal.target;
+        let regex = Regex::new(&source).map_err(|e| format!("invalid regex {source:?}: {e}"))?;
+        let p = patterns.len();
+        patterns.push(regex);
+        pattern_signals.push(signals.len());
         signals.push(signal);
-        match groups.iter_mut().find(|g| g.0 == target) {
-            Some(g) => {
-                g.1.push(source);
-                g.2.push(id);
+        let mut needs = (false, false);
+        for (side, literals) in [
+            (
+                Gate::Prefix,
+                required_literals(&source, ExtractKind::Prefix),
+            ),
+            (
+                Gate::Suffix,
+                required_literals(&source, ExtractKind::Suffix),
+            ),
+        ] {
+            let Some(literals) = literals else { continue };
+            match side {
+                Gate::Prefix => needs.0 = true,
+                Gate::Suffix => needs.1 = true,
             }
-            None => groups.push((target, vec![source], vec![id])),
+            for lit in literals {
+                let slot = *gate_index.entry(lit.clone()).or_insert_with(|| {
+                    gate_literals.push(lit);
+                    gate_patterns.push(Vec::new());
+                    gate_literals.len() - 1
+                });
+                gate_patterns[slot].push((p, side));
+            }
         }
+        gated.push(needs);
     }
-    let mut patterns = Vec::with_capacity(groups.len());
-    for (_, sources, ids) in groups {
-        // The limit is a ceiling, not an allocation: a set's cache grows only
-        // to the states real messages visit (well under 1 MiB for most).
-        let set = RegexSetBuilder::new(&sources)
-            .dfa_size_limit(16 << 20)
-            .build()
-            .map_err(|e| format!("cannot build a pattern set: {e}"))?;
-        patterns.push((set, ids));
-    }
+    let gates = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .build(&gate_literals)
+        .map_err(|e| format!("cannot build the pattern gate: {e}"))?;
     Ok(Matcher {
         signals,
         phrases: phrases_ac,
         phrase_signals,
         words,
         patterns,
+        pattern_signals,
+        gates,
+        gate_patterns,
+        gated,
     })
+}
+
+/// The literals one of which every match of `pattern` starts (or ends) with,
+/// if there is a short, finite set of them; `None` means no gate on that side.
+fn required_literals(pattern: &str, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
+    const MAX_LITERALS: usize = 64;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let seq = Extractor::new().kind(kind).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty()
+        || literals.len() > MAX_LITERALS
+        || literals.iter().any(|l| l.as_bytes().is_empty())
+    {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }

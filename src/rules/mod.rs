@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use aho_corasick::AhoCorasick;
 use jieba_rs::Jieba;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 pub use error::{line_of, RuleError, RuleErrors};
 
@@ -93,6 +93,13 @@ pub(crate) struct Signal {
     pub priority: Option<Priority>,
 }
 
+/// Which end of a match a gate literal stands at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    Prefix,
+    Suffix,
+}
+
 /// All signals of a rule set, indexed for one pass over a message.
 pub(crate) struct Matcher {
     pub signals: Vec<Signal>,
@@ -101,8 +108,16 @@ pub(crate) struct Matcher {
     pub phrase_signals: Vec<Vec<usize>>,
     /// One-character words, matched only as whole jieba tokens.
     pub words: HashMap<String, Vec<usize>>,
-    /// Pattern sets, one per target, each with the signal id of every pattern.
-    pub patterns: Vec<(RegexSet, Vec<usize>)>,
+    /// Every pattern, with the signal it raises.
+    pub patterns: Vec<Regex>,
+    pub pattern_signals: Vec<usize>,
+    /// Literals that must start or end a match, and the patterns (and side)
+    /// each one admits.
+    pub gates: AhoCorasick,
+    pub gate_patterns: Vec<Vec<(usize, Gate)>>,
+    /// Per pattern: (needs a prefix literal, needs a suffix literal). A
+    /// pattern with neither runs on every message.
+    pub gated: Vec<(bool, bool)>,
 }
 
 impl RuleSet {
