@@ -55,6 +55,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                     for e in errors.iter() {
                         writeln!(out, "{e}")?;
                     }
+                    out.flush()?;
                     eprintln!("{}: {} problem(s)", dir.display(), errors.len());
                     Ok(ExitCode::FAILURE)
                 }
