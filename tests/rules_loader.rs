@@ -148,6 +148,11 @@ fn each_kind_of_bad_rule_file_names_file_and_line() {
             "占道经营 2000 n\n# comment\n地锁 lots\n",
             "dict.txt:3: frequency \"lots\" for \"地锁\" must be a whole number",
         ),
+        (
+            "dict.txt",
+            "占道经营 2000 n\n地\u{0}锁 100\n",
+            "dict.txt:2: word \"地\\0锁\" contains a control character",
+        ),
     ];
     for (file, content, want) in cases {
         let dir = rules_dir_with(file, content);

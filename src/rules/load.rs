@@ -600,6 +600,16 @@ fn parse_dict(path: &Path, text: &str, errors: &mut Vec<RuleError>) -> Vec<DictE
                 }
             },
         };
+        if word.chars().any(char::is_control) {
+            // jieba's trie (cedarwood) corrupts itself on a NUL and misbehaves
+            // on other control characters; no real word contains one.
+            errors.push(RuleError::new(
+                path,
+                i + 1,
+                format!("word {word:?} contains a control character"),
+            ));
+            continue;
+        }
         let tag = parts.next().map(str::to_string);
         if parts.next().is_some() {
             errors.push(RuleError::new(
