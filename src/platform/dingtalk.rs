@@ -10,14 +10,15 @@
 //! from appKey/appSecret and cached here.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::token::CachedToken;
 use super::{
-    crypto, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    crypto, retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
     WebhookResponse,
 };
 use crate::config::{DingtalkConfig, Secret};
@@ -34,11 +35,6 @@ pub const TOKEN_HEADER: &str = "x-acs-dingtalk-access-token";
 const SESSION_MARGIN_MS: i64 = 60_000;
 /// "Sending too fast" on the session webhook.
 const RATE_ERRCODES: [i64; 2] = [130101, 660026];
-
-struct CachedToken {
-    value: Secret,
-    refresh_at: Instant,
-}
 
 pub struct Dingtalk {
     app_key: String,
@@ -339,10 +335,8 @@ impl Dingtalk {
 
     async fn token(&self, client: &reqwest::Client) -> Result<Secret, SendError> {
         let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref() {
-            if Instant::now() < t.refresh_at {
-                return Ok(t.value.clone());
-            }
+        if let Some(t) = cached.as_ref().and_then(CachedToken::fresh) {
+            return Ok(t.clone());
         }
         let resp = client
             .post(format!("{}{TOKEN_PATH}", self.api_base))
@@ -361,12 +355,7 @@ impl Dingtalk {
                 ..
             }) if status.is_success() && !token.is_empty() => {
                 let value = Secret::new(token);
-                let ttl = expire_in.unwrap_or(0).clamp(0, 86_400) as u64;
-                let lifetime = if ttl > 600 { ttl - 300 } else { ttl / 2 };
-                *cached = Some(CachedToken {
-                    value: value.clone(),
-                    refresh_at: Instant::now() + Duration::from_secs(lifetime),
-                });
+                *cached = Some(CachedToken::new(value.clone(), expire_in.unwrap_or(0)));
                 Ok(value)
             }
             _ if status.as_u16() == 429 || status.is_server_error() => {
@@ -383,14 +372,6 @@ impl Dingtalk {
             }
         }
     }
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 #[cfg(test)]

@@ -13,15 +13,16 @@
 //! until shortly before it expires.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::token::CachedToken;
 use super::{
-    crypto, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    crypto, retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
     WebhookResponse,
 };
 use crate::config::{FeishuConfig, Secret};
@@ -39,11 +40,6 @@ const EVENT_MESSAGE: &str = "im.message.receive_v1";
 const TOKEN_CODES: [i64; 5] = [99991661, 99991663, 99991664, 99991668, 99991677];
 /// Codes meaning "too many requests": try again later.
 const RATE_CODES: [i64; 2] = [99991400, 230020];
-
-struct CachedToken {
-    value: Secret,
-    refresh_at: Instant,
-}
 
 pub struct Feishu {
     app_id: String,
@@ -507,10 +503,8 @@ impl Feishu {
     /// A valid tenant_access_token: the cached one, or a new one.
     async fn token(&self, client: &reqwest::Client) -> Result<Secret, SendError> {
         let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref() {
-            if Instant::now() < t.refresh_at {
-                return Ok(t.value.clone());
-            }
+        if let Some(t) = cached.as_ref().and_then(CachedToken::fresh) {
+            return Ok(t.clone());
         }
         let resp = client
             .post(format!("{}{TOKEN_PATH}", self.api_base))
@@ -528,13 +522,7 @@ impl Feishu {
         match (reply.code, reply.tenant_access_token) {
             (Some(0), Some(token)) if !token.is_empty() => {
                 let value = Secret::new(token);
-                let ttl = reply.expire.unwrap_or(0).clamp(0, 86_400) as u64;
-                // Refresh five minutes early, or halfway for short-lived tokens.
-                let lifetime = if ttl > 600 { ttl - 300 } else { ttl / 2 };
-                *cached = Some(CachedToken {
-                    value: value.clone(),
-                    refresh_at: Instant::now() + Duration::from_secs(lifetime),
-                });
+                *cached = Some(CachedToken::new(value.clone(), reply.expire.unwrap_or(0)));
                 Ok(value)
             }
             _ if status.as_u16() == 429 || status.is_server_error() => {
@@ -547,14 +535,6 @@ impl Feishu {
             ))),
         }
     }
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 #[cfg(test)]

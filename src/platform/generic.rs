@@ -1,12 +1,11 @@
 //! The plain-JSON platform: a simple bridge posts messages and reads replies from the response.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError, WebhookResponse,
+    retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    WebhookResponse,
 };
 use crate::config::{GenericConfig, Secret};
 use crate::message::InboundMessage;
@@ -127,12 +126,7 @@ impl Generic {
         if status.is_success() {
             return Ok(());
         }
-        let after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let after = retry_after(&resp);
         let body = resp.text().await.unwrap_or_default();
         Err(SendError::from_status(status.as_u16(), after, &body))
     }

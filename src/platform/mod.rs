@@ -11,6 +11,7 @@ pub mod generic;
 pub mod onebot;
 pub mod signature;
 pub mod telegram;
+mod token;
 pub mod wechat;
 pub mod wecom;
 
@@ -161,6 +162,15 @@ impl SendError {
             after: None,
         }
     }
+}
+
+/// A send API's `Retry-After` header (seconds), if it sent one.
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    resp.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 fn truncate(s: &str, max: usize) -> &str {

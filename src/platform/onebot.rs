@@ -6,13 +6,12 @@
 //! API when `api_url` is configured, otherwise they ride on the webhook
 //! response as a OneBot "quick operation" (`{"reply": ...}`).
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError, WebhookResponse,
+    retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    WebhookResponse,
 };
 use crate::config::{OnebotConfig, Secret};
 use crate::message::InboundMessage;
@@ -323,12 +322,7 @@ impl Onebot {
         }
         let resp = req.send().await.map_err(|e| SendError::network(&e))?;
         let status = resp.status();
-        let after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let after = retry_after(&resp);
         let body = resp.text().await.unwrap_or_default();
         if !status.is_success() {
             return Err(SendError::from_status(status.as_u16(), after, &body));

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 
 use super::{
-    crypto, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    crypto, retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
     WebhookResponse,
 };
 use crate::config::{Secret, WecomConfig};
@@ -355,12 +355,7 @@ async fn post_checked(
     }
     let resp = req.send().await.map_err(|e| SendError::network(&e))?;
     let status = resp.status();
-    let after = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let after = retry_after(&resp);
     let text = resp.text().await.map_err(|e| SendError::network(&e))?;
     if !status.is_success() {
         return Err(SendError::from_status(status.as_u16(), after, &text));
