@@ -1,8 +1,9 @@
 //! Tickets: the durable store, the 城管 case workflow, chat commands and replies.
 //!
-//! The HTTP pipeline calls [`Store::process`] once per inbound message with an
-//! [`Action`] (a classified complaint, a parsed command, or a command that
-//! failed to parse), then [`Store::flush_async`] before acknowledging. The
+//! The service's writer thread calls [`Store::process`] once per inbound
+//! message with an [`Action`] (a classified complaint, a parsed command, a
+//! command that failed to parse, or a notice), then [`Store::flush`] once for
+//! the batch before anyone is acknowledged. The
 //! delivery worker drains the outbox with [`Store::outbox_pending`] and
 //! [`Store::outbox_remove`]. The CLI uses `list`, `show_text` and the exports.
 
@@ -11,7 +12,6 @@ pub mod command;
 pub mod duplicate;
 mod error;
 pub mod export;
-mod group_commit;
 pub mod model;
 pub mod record;
 pub mod reply;

@@ -26,7 +26,6 @@ use sled::Tree;
 use super::apply::{self, Plan};
 use super::command::{Command, CommandError, Period};
 use super::error::StoreError;
-use super::group_commit::GroupCommit;
 use super::model::{CategoryInfo, ComplaintInput, Event, Roles, Status, Ticket, TicketId};
 use super::record::{self, OTHER_VERSION};
 use crate::message::InboundMessage;
@@ -292,8 +291,6 @@ pub struct Store {
     outbox: Tree,
     /// Replies the delivery worker gave up on, kept for inspection.
     dead_letters: Tree,
-    /// The flusher thread; shared by clones, stopped with the last one.
-    commit: Arc<GroupCommit>,
     /// Serialises `process`. sled transactions cannot scan ranges, and
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
@@ -333,7 +330,6 @@ impl Store {
             meta: db.open_tree("meta")?,
             outbox: db.open_tree("outbox")?,
             dead_letters: db.open_tree("dead_letters")?,
-            commit: Arc::new(GroupCommit::start(db.clone())),
             db,
             write_lock: Arc::new(Mutex::new(())),
         })
@@ -512,11 +508,15 @@ impl Store {
         Ok(self.db.flush()?)
     }
 
-    /// Wait until everything written before this call is on disk: await it
-    /// before acknowledging a platform's delivery. Concurrent callers share
-    /// one fsync (group commit).
+    /// [`Store::flush`] off the async threads. The webhook path does not use
+    /// it: there the writer thread (`crate::writer`) flushes once per batch.
+    /// sled's own `flush_async` is avoided on purpose: it deadlocks when called
+    /// concurrently (spacejam/sled#1308).
     pub async fn flush_async(&self) -> Result<(), StoreError> {
-        self.commit.flush().await
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush().map(|_| ()))
+            .await
+            .map_err(|e| StoreError::FlushFailed(e.to_string()))?
     }
 
     // ---- reads -----------------------------------------------------------
