@@ -188,6 +188,19 @@ pub struct Answer {
     pub replies: Vec<(String, String)>,
 }
 
+/// The reply texts of `answers`, each once, in order: for platforms whose
+/// quick reply can only answer the message's own group, where a command's
+/// notice to another group would otherwise repeat the same text.
+pub(crate) fn distinct_reply_texts(answers: &[Answer]) -> Vec<&str> {
+    let mut texts: Vec<&str> = Vec::new();
+    for (_, text) in answers.iter().flat_map(|a| &a.replies) {
+        if !texts.contains(&text.as_str()) {
+            texts.push(text);
+        }
+    }
+    texts
+}
+
 /// Every platform gongdan speaks.
 #[derive(Debug)]
 pub enum Adapter {

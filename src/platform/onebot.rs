@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
-    WebhookResponse,
+    distinct_reply_texts, retry_after, signature, Answer, Outgoing, Parsed, PlatformError,
+    RawRequest, SendError, WebhookResponse,
 };
 use crate::config::{OnebotConfig, Secret};
 use crate::message::InboundMessage;
@@ -279,12 +279,7 @@ impl Onebot {
         }
         // The quick reply can only reach the group the message came from. A
         // command there may also notify another group with the same text: say it once.
-        let mut texts: Vec<&str> = Vec::new();
-        for (_, text) in answers.iter().flat_map(|a| &a.replies) {
-            if !texts.contains(&text.as_str()) {
-                texts.push(text);
-            }
-        }
+        let texts = distinct_reply_texts(answers);
         if texts.is_empty() {
             return none;
         }

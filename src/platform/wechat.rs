@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError, WebhookResponse,
+    distinct_reply_texts, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest,
+    SendError, WebhookResponse,
 };
 use crate::config::{Secret, WechatConfig};
 use crate::message::InboundMessage;
@@ -260,12 +261,7 @@ impl Wechat {
             return nothing;
         }
         // A command may also notify another group with the same text: say it once here.
-        let mut texts: Vec<&str> = Vec::new();
-        for (_, text) in answers.iter().flat_map(|a| &a.replies) {
-            if !texts.contains(&text.as_str()) {
-                texts.push(text);
-            }
-        }
+        let texts = distinct_reply_texts(answers);
         if texts.is_empty() {
             return nothing;
         }

@@ -804,11 +804,6 @@ impl Store {
             .collect()
     }
 
-    /// Wakes the delivery worker when something is queued.
-    pub fn watch_outbox(&self) -> sled::Subscriber {
-        self.outbox.watch_prefix(Vec::<u8>::new())
-    }
-
     // ---- maintenance -----------------------------------------------------
 
     /// Rebuilds all indexes from the tickets tree, and rewrites old-version
