@@ -118,7 +118,8 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
                     };
                     let (kind, sender, group, text) = match target {
                         Some((ticket, reporter)) => {
-                            let note = format!("补充说明{id}");
+                            // Bracketed so no note is a substring of another (c1-w2-1 vs c1-w2-10).
+                            let note = format!("补充说明〔{id}〕");
                             let text = format!("#补充 {ticket} {note}");
                             (Kind::Note { ticket, note }, reporter, format!("g{ticket}"), text)
                         }
