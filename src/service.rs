@@ -187,7 +187,7 @@ impl Service {
         self.metrics.classify_latency(started.elapsed());
         let id = match (&c.category, insist) {
             (Some(id), _) => id.as_str(),
-            (None, true) => c.candidates.first()?.category.as_str(),
+            (None, true) => c.candidates.first()?.category.as_ref(),
             (None, false) => return None,
         };
         let cat = rules.category(id)?;

@@ -3,13 +3,17 @@
 //! Pure computation over a loaded [`RuleSet`]: no IO, no locks, safe to call
 //! from any number of threads at once.
 
+mod gate;
 pub mod normalize;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::priority::Priority;
-use crate::rules::{Effect, Gate, RuleSet, SignalKind, Target};
+use crate::rules::{Effect, RuleSet, SignalKind, Target};
 
+use gate::Gate;
 pub use normalize::normalize;
 
 /// Complaint cues can lift a category over its threshold, but only so far:
@@ -38,7 +42,7 @@ pub struct Classification {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
-    pub category: String,
+    pub category: Arc<str>,
     pub score: f64,
     pub threshold: f64,
 }
@@ -48,11 +52,11 @@ pub struct Candidate {
 pub struct Contribution {
     /// `keyword`, `pattern`, `exclude`, `veto`, `complaint_cue` or `chatter_cue`.
     pub kind: &'static str,
-    pub term: String,
+    pub term: Arc<str>,
     /// Signed effect on the score (0 for a veto).
     pub weight: f64,
     /// The category it counted for; `None` for global cues.
-    pub category: Option<String>,
+    pub category: Option<Arc<str>>,
 }
 
 /// Per-category running totals.
@@ -72,7 +76,8 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         .jieba
         .cut(&norm, true)
         .into_iter()
-        .filter(|t| t.chars().any(|c| c.is_alphanumeric()))
+        .map(|t| t.word)
+        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
         .collect();
 
     // Which signals fire: each at most once, however often its word appears.
@@ -85,29 +90,21 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
             fired.extend_from_slice(ids);
         }
     }
-    // (prefix seen, suffix seen) per pattern; a pattern runs only when every
-    // side it is gated on has been seen.
-    let mut seen: Vec<(bool, bool)> = m.gated.iter().map(|&(p, s)| (!p, !s)).collect();
-    for hit in m.gates.find_overlapping_iter(&norm) {
-        for &(p, side) in &m.gate_patterns[hit.pattern().as_usize()] {
-            match side {
-                Gate::Prefix => seen[p].0 = true,
-                Gate::Suffix => seen[p].1 = true,
-            }
-        }
-    }
+    let gate = Gate::new(m, &norm);
     // Category patterns first. Cue patterns only move the score of a
     // category that already scored, so they run only when one did: most
     // chatter never pays for them.
     let is_cue = |p: usize| !matches!(m.signals[m.pattern_signals[p]].target, Target::Category(_));
     let mut cues = Vec::new();
-    for (p, &(prefix, suffix)) in seen.iter().enumerate() {
-        if !(prefix && suffix) {
+    for p in 0..m.patterns.len() {
+        // Branches of one pattern sit side by side: once one matched, the
+        // others need not run.
+        if !gate.admits(p) || fired.last() == Some(&m.pattern_signals[p]) {
             continue;
         }
         if is_cue(p) {
             cues.push(p);
-        } else if m.patterns[p].is_match(&norm) {
+        } else if gate.is_match(p) {
             fired.push(m.pattern_signals[p]);
         }
     }
@@ -117,7 +114,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     });
     if any_category {
         for p in cues {
-            if m.patterns[p].is_match(&norm) {
+            if fired.last() != Some(&m.pattern_signals[p]) && gate.is_match(p) {
                 fired.push(m.pattern_signals[p]);
             }
         }
@@ -156,7 +153,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
                     (SignalKind::Pattern, _) => "pattern",
                     (SignalKind::Keyword, _) => "keyword",
                 };
-                (kind, Some(rules.categories[i].id.clone()))
+                (kind, Some(rules.category_ids[i].clone()))
             }
             Target::Complaint => {
                 complaint += delta;
@@ -231,7 +228,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         candidates: candidates
             .iter()
             .map(|&(i, s)| Candidate {
-                category: rules.categories[i].id.clone(),
+                category: rules.category_ids[i].clone(),
                 score: round2(s),
                 threshold: rules.categories[i].threshold,
             })

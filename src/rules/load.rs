@@ -3,18 +3,20 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use jieba_rs::Jieba;
 use regex::Regex;
+use regex_automata::meta::Regex as MetaRegex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 use toml::Spanned;
 
 use super::error::line_of;
 use super::spec::{CategoryFile, CueSpec, GlobalFile, PatternSpec};
 use super::{
-    Category, Effect, Example, Gate, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind,
-    Target,
+    Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind, Target,
 };
 use crate::classify::{classify, normalize};
 
@@ -127,6 +129,10 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
     }
 
     let rules = RuleSet {
+        category_ids: categories
+            .iter()
+            .map(|c| Arc::from(c.id.as_str()))
+            .collect(),
         categories,
         matcher,
         locations,
@@ -434,7 +440,7 @@ fn add_word(
             target,
             kind,
             effect,
-            label: normalised,
+            label: normalised.into(),
             priority: None,
         },
     ));
@@ -465,7 +471,7 @@ fn add_patterns(
                 target,
                 kind: SignalKind::Pattern,
                 effect,
-                label: p.note.clone().unwrap_or_else(|| p.regex.get_ref().clone()),
+                label: p.note.as_ref().unwrap_or(p.regex.get_ref()).as_str().into(),
                 priority: p.priority,
             },
         ));
@@ -649,50 +655,48 @@ fn build_matcher(list: SignalList) -> Result<Matcher, String> {
         .build(&phrases)
         .map_err(|e| format!("cannot build the keyword matcher: {e}"))?;
     // Patterns are gated by literals: a match of `(狗|犬|泰迪).{0,12}(叫|吠)`
-    // must start with 狗, 犬 or 泰迪 and end with 叫 or 吠, so the regex
-    // runs only on a message that contains one of each. One Aho-Corasick
-    // pass finds the candidates; few patterns survive it, so the cost per
-    // message stays flat however many patterns admins add (one RegexSet of a
-    // few hundred Unicode patterns needs tens of MiB of DFA cache per thread
-    // and is ~100x slower without it).
+    // contains 狗, 犬 or 泰迪 and 叫 or 吠, so the regex runs only on a
+    // message that has one of each. One Aho-Corasick pass finds the
+    // candidates; few patterns survive it, so the cost per message stays
+    // flat however many patterns admins add (one RegexSet of a few hundred
+    // Unicode patterns needs tens of MiB of DFA cache per thread and is
+    // ~100x slower without it).
     let mut patterns = Vec::new();
     let mut pattern_signals = Vec::new();
     let mut gate_index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut gate_literals: Vec<Vec<u8>> = Vec::new();
-    let mut gate_patterns: Vec<Vec<(usize, Gate)>> = Vec::new();
-    let mut gated = Vec::new();
+    let mut gate_clauses: Vec<Vec<(usize, u64)>> = Vec::new();
+    let mut clauses_needed = Vec::new();
+    let mut starts_gated = Vec::new();
     for (source, signal) in list.patterns {
-        let regex = Regex::new(&source).map_err(|e| format!("invalid regex {source:?}: {e}"))?;
-        let p = patterns.len();
-        patterns.push(regex);
-        pattern_signals.push(signals.len());
+        // Already checked by `add_patterns`, which reported any error at
+        // its file and line.
+        let signal_id = signals.len();
         signals.push(signal);
-        let mut needs = (false, false);
-        for (side, literals) in [
-            (
-                Gate::Prefix,
-                required_literals(&source, ExtractKind::Prefix),
-            ),
-            (
-                Gate::Suffix,
-                required_literals(&source, ExtractKind::Suffix),
-            ),
-        ] {
-            let Some(literals) = literals else { continue };
-            match side {
-                Gate::Prefix => needs.0 = true,
-                Gate::Suffix => needs.1 = true,
+        // A pattern `A|B` matches when either branch does; each branch is
+        // gated on its own literals, so `改成.{0,4}(出租房|…)|(楼顶|…)…`
+        // runs only on messages that could match one of them.
+        for (regex, hir) in branches(&source)? {
+            let p = patterns.len();
+            let (clauses, starts) = required_clauses(&hir);
+            let mut needed = 0u64;
+            for (i, clause) in clauses.into_iter().enumerate() {
+                let bit = 1u64 << i;
+                needed |= bit;
+                for lit in clause {
+                    let slot = *gate_index.entry(lit.clone()).or_insert_with(|| {
+                        gate_literals.push(lit);
+                        gate_clauses.push(Vec::new());
+                        gate_literals.len() - 1
+                    });
+                    gate_clauses[slot].push((p, bit));
+                }
             }
-            for lit in literals {
-                let slot = *gate_index.entry(lit.clone()).or_insert_with(|| {
-                    gate_literals.push(lit);
-                    gate_patterns.push(Vec::new());
-                    gate_literals.len() - 1
-                });
-                gate_patterns[slot].push((p, side));
-            }
+            patterns.push(regex);
+            pattern_signals.push(signal_id);
+            clauses_needed.push(needed);
+            starts_gated.push(starts);
         }
-        gated.push(needs);
     }
     let gates = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
@@ -706,17 +710,73 @@ fn build_matcher(list: SignalList) -> Result<Matcher, String> {
         patterns,
         pattern_signals,
         gates,
-        gate_patterns,
-        gated,
+        gate_clauses,
+        clauses_needed,
+        starts_gated,
     })
 }
 
-/// The literals one of which every match of `pattern` starts (or ends) with,
-/// if there is a short, finite set of them; `None` means no gate on that side.
-fn required_literals(pattern: &str, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
+/// A pattern's top-level branches, each compiled on its own with its syntax
+/// tree; the whole pattern as one branch when it has no `|` at the top.
+fn branches(source: &str) -> Result<Vec<(MetaRegex, Hir)>, String> {
+    const MAX_BRANCHES: usize = 16;
+    let hir = regex_syntax::Parser::new()
+        .parse(source)
+        .map_err(|e| format!("invalid regex {source:?}: {e}"))?;
+    let build = |h: &Hir| {
+        MetaRegex::builder()
+            .build_from_hir(h)
+            .map_err(|e| format!("invalid regex {source:?}: {e}"))
+    };
+    let mut top = &hir;
+    while let HirKind::Capture(c) = top.kind() {
+        top = &c.sub;
+    }
+    match top.kind() {
+        HirKind::Alternation(alts) if alts.len() <= MAX_BRANCHES => {
+            alts.iter().map(|b| Ok((build(b)?, b.clone()))).collect()
+        }
+        _ => Ok(vec![(build(&hir)?, hir)]),
+    }
+}
+
+/// Sets of literals that every match of `hir` contains one of (at most 64
+/// sets), and whether the first set is the one every match starts with.
+/// No sets when nothing is certain: the pattern then runs on every message.
+///
+/// The whole match starts with one of its prefix literals and ends with one
+/// of its suffix literals; and when the pattern is a sequence of pieces,
+/// each mandatory piece contributes the literals it starts with, so
+/// `(不|没)(牵|拴)(绳|狗)` needs a word from each of the three groups.
+fn required_clauses(hir: &Hir) -> (Vec<Vec<Vec<u8>>>, bool) {
+    const MAX_CLAUSES: usize = 64;
+    let prefix = literal_set(hir, ExtractKind::Prefix);
+    let mut rest: Vec<Vec<Vec<u8>>> = literal_set(hir, ExtractKind::Suffix).into_iter().collect();
+    pieces(hir, &mut rest);
+    rest.sort();
+    rest.dedup();
+    rest.retain(|c| Some(c) != prefix.as_ref());
+    let starts = prefix.is_some();
+    let mut clauses: Vec<Vec<Vec<u8>>> = prefix.into_iter().chain(rest).collect();
+    clauses.truncate(MAX_CLAUSES);
+    (clauses, starts)
+}
+
+/// The prefix literal sets of every mandatory piece of a sequence.
+fn pieces(hir: &Hir, out: &mut Vec<Vec<Vec<u8>>>) {
+    match hir.kind() {
+        HirKind::Capture(c) => pieces(&c.sub, out),
+        HirKind::Concat(parts) => parts.iter().for_each(|p| pieces(p, out)),
+        HirKind::Repetition(r) if r.min >= 1 => pieces(&r.sub, out),
+        _ => out.extend(literal_set(hir, ExtractKind::Prefix)),
+    }
+}
+
+/// The literals one of which every match of `hir` starts (or ends) with, if
+/// there is a short, finite set of them.
+fn literal_set(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
     const MAX_LITERALS: usize = 64;
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let seq = Extractor::new().kind(kind).extract(&hir);
+    let seq = Extractor::new().kind(kind).extract(hir);
     let literals = seq.literals()?;
     if literals.is_empty()
         || literals.len() > MAX_LITERALS
@@ -724,5 +784,8 @@ fn required_literals(pattern: &str, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
     {
         return None;
     }
-    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+    let mut set: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_vec()).collect();
+    set.sort();
+    set.dedup();
+    Some(set)
 }

@@ -11,6 +11,7 @@ mod spec;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use jieba_rs::Jieba;
@@ -23,6 +24,8 @@ use crate::priority::Priority;
 /// A validated, compiled rules directory. Immutable and `Sync`: share it behind an `Arc`.
 pub struct RuleSet {
     pub(crate) categories: Vec<Category>,
+    /// `categories[i].id`, shared: every explanation names categories.
+    pub(crate) category_ids: Vec<Arc<str>>,
     pub(crate) matcher: Matcher,
     pub(crate) locations: Option<Regex>,
     pub(crate) jieba: Jieba,
@@ -88,16 +91,9 @@ pub(crate) struct Signal {
     pub kind: SignalKind,
     pub effect: Effect,
     /// The word, or the pattern's note (its regex when it has none).
-    pub label: String,
+    pub label: Arc<str>,
     /// A pattern may raise the priority of what it matches.
     pub priority: Option<Priority>,
-}
-
-/// Which end of a match a gate literal stands at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Gate {
-    Prefix,
-    Suffix,
 }
 
 /// All signals of a rule set, indexed for one pass over a message.
@@ -108,16 +104,22 @@ pub(crate) struct Matcher {
     pub phrase_signals: Vec<Vec<usize>>,
     /// One-character words, matched only as whole jieba tokens.
     pub words: HashMap<String, Vec<usize>>,
-    /// Every pattern, with the signal it raises.
-    pub patterns: Vec<Regex>,
+    /// Every pattern branch (`A|B` is two), with the signal it raises.
+    /// Compiled with regex-automata directly so the classifier can run one
+    /// anchored at each place its start literal occurs.
+    pub patterns: Vec<regex_automata::meta::Regex>,
     pub pattern_signals: Vec<usize>,
-    /// Literals that must start or end a match, and the patterns (and side)
-    /// each one admits.
+    /// Gate literals. A pattern has up to 64 clauses, each a set of
+    /// literals one of which every match contains; `gate_clauses[g]` lists
+    /// the (pattern, clause bit) pairs literal `g` satisfies.
     pub gates: AhoCorasick,
-    pub gate_patterns: Vec<Vec<(usize, Gate)>>,
-    /// Per pattern: (needs a prefix literal, needs a suffix literal). A
-    /// pattern with neither runs on every message.
-    pub gated: Vec<(bool, bool)>,
+    pub gate_clauses: Vec<Vec<(usize, u64)>>,
+    /// Per pattern: the clause bits that must all be seen before it runs
+    /// (0: no gate, it runs on every message).
+    pub clauses_needed: Vec<u64>,
+    /// Per pattern: its first clause holds the literals every match starts
+    /// with, so the search can begin at the first of them.
+    pub starts_gated: Vec<bool>,
 }
 
 impl RuleSet {
