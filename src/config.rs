@@ -64,6 +64,9 @@ pub struct RulesConfig {
 pub struct TicketsConfig {
     /// A repeat report within this window joins the open ticket.
     pub duplicate_window_hours: u32,
+    /// A resolved ticket closes on its own when its reporter has neither
+    /// confirmed nor disputed it for this long; 0 turns that off.
+    pub auto_close_hours: u32,
 }
 
 /// Who may run officer and admin commands, as `"platform:user_id"`.
@@ -205,6 +208,7 @@ impl Default for TicketsConfig {
     fn default() -> Self {
         TicketsConfig {
             duplicate_window_hours: 72,
+            auto_close_hours: crate::ticket::DEFAULT_AUTO_CLOSE_HOURS,
         }
     }
 }
@@ -658,6 +662,10 @@ mod tests {
         assert_eq!(p.feishu.api_base, "https://open.feishu.cn");
         assert_eq!(p.dingtalk.max_clock_skew_secs, 3600);
         assert!(p.wecom.webhook_keys.is_empty());
+        assert_eq!(
+            c.tickets.auto_close_hours,
+            Config::default().tickets.auto_close_hours
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::metrics::Metrics;
 use crate::platform::{Adapter, Answer};
 use crate::rules::{RuleErrors, RuleSet};
 use crate::ticket::{
-    Action, CategoryInfo, Command, ComplaintInput, Context, Processed, Role, Roles, Store,
-    StoreError,
+    Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
+    Status, Store, StoreError,
 };
 use crate::writer::Writer;
 
@@ -34,6 +34,9 @@ pub enum ServiceError {
     #[error(transparent)]
     WriterStopped(#[from] crate::writer::WriterStopped),
 }
+
+/// The sender id of the service's own timer in events (`generic:gongdan`).
+pub const AUTO_CLOSE_ACTOR: &str = "gongdan";
 
 pub struct Service {
     config: Config,
@@ -177,6 +180,62 @@ impl Service {
         })
     }
 
+    /// Close every ticket that has waited in `resolved` longer than
+    /// `[tickets] auto_close_hours` as of `now`; returns how many closed.
+    ///
+    /// Each closing goes through the writer like a chat message, under a
+    /// message id made of the ticket and its resolution time: a run that
+    /// crashes half-way and is repeated closes nothing twice, while a ticket
+    /// reopened and resolved again gets a fresh wait.
+    pub async fn close_stale_tickets(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, ServiceError> {
+        let hours = self.config.tickets.auto_close_hours;
+        if hours == 0 {
+            return Ok(0);
+        }
+        let cutoff = now - chrono::Duration::hours(i64::from(hours));
+        let store = self.store.clone();
+        let resolved = tokio::task::spawn_blocking(move || {
+            store.list(&ListFilter {
+                status: Some(Status::Resolved),
+                ..ListFilter::default()
+            })
+        })
+        .await??;
+        let mut closed = 0;
+        for t in resolved {
+            let Some(resolved_at) = t.resolved_at.filter(|at| *at <= cutoff) else {
+                continue;
+            };
+            let msg = InboundMessage {
+                platform: t.platform.clone(),
+                message_id: format!("auto-close:{}:{}", t.id.get(), resolved_at.timestamp()),
+                group_id: t.group_id.clone(),
+                group_name: None,
+                sender_id: AUTO_CLOSE_ACTOR.to_string(),
+                sender_name: Some("工单助手".to_string()),
+                text: String::new(),
+                images: Vec::new(),
+                timestamp: None,
+                reply_handle: None,
+            };
+            let processed = self
+                .writer
+                .process_at(msg, Action::AutoClose(t.id), self.context(), Some(now))
+                .await??;
+            if processed.duplicate_delivery || processed.ticket.is_none() {
+                continue;
+            }
+            closed += 1;
+            if !processed.replies.is_empty() {
+                self.outbox_wake.notify_one();
+            }
+        }
+        Ok(closed)
+    }
+
     /// Classify `text`; `None` when it is not a complaint. With `insist` (the
     /// resident used `#投诉`), the best-scoring category is taken even below
     /// its threshold.
@@ -298,6 +357,7 @@ fn build_context(config: &Config, rules: &RuleSet) -> Context {
             })
             .collect(),
         duplicate_window_hours: config.tickets.duplicate_window_hours,
+        auto_close_hours: config.tickets.auto_close_hours,
         replies: config
             .replies
             .iter()

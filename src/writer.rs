@@ -11,7 +11,7 @@
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use crate::message::InboundMessage;
@@ -26,6 +26,8 @@ struct Job {
     msg: InboundMessage,
     action: Action,
     context: std::sync::Arc<Context>,
+    /// The clock to apply it at; `None`: the moment it is applied.
+    at: Option<DateTime<Utc>>,
     reply: Reply,
 }
 
@@ -58,11 +60,23 @@ impl Writer {
         action: Action,
         context: std::sync::Arc<Context>,
     ) -> Result<Result<Processed, StoreError>, WriterStopped> {
+        self.process_at(msg, action, context, None).await
+    }
+
+    /// [`Writer::process`] as of `at` (timers decide what is due by it).
+    pub async fn process_at(
+        &self,
+        msg: InboundMessage,
+        action: Action,
+        context: std::sync::Arc<Context>,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Result<Processed, StoreError>, WriterStopped> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             msg,
             action,
             context,
+            at,
             reply,
         };
         self.jobs
@@ -79,7 +93,8 @@ fn run(store: Store, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            let result = store.process(&job.msg, job.action, &job.context, Utc::now());
+            let now = job.at.unwrap_or_else(Utc::now);
+            let result = store.process(&job.msg, job.action, &job.context, now);
             batch.push((job.reply, result));
             if batch.len() < MAX_BATCH {
                 next = jobs.try_recv().ok();

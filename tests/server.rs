@@ -5,19 +5,29 @@ mod common;
 
 use std::time::Duration;
 
-use common::{spawn_app, test_config, StandIn};
+use common::{spawn_app, test_config, StandIn, TestApp};
 use gongdan::platform::signature::hmac_sha256;
 use serde_json::{json, Value};
+
+/// An app whose generic-platform replies go to a fresh stand-in; `tweak`
+/// adjusts the config first. Keep the temp dir alive for the test.
+async fn app_with_platform(
+    tweak: impl FnOnce(&mut gongdan::config::Config),
+) -> (tempfile::TempDir, StandIn, TestApp) {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    let mut config = test_config(root.path());
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    tweak(&mut config);
+    let app = spawn_app(config).await;
+    (root, platform, app)
+}
 
 const COMPLAINT: &str = "5号楼楼道里堆满了纸箱，没人管，有事打13812345678";
 
 #[tokio::test]
 async fn complaint_becomes_ticket_and_reply_is_delivered() {
-    let root = tempfile::tempdir().unwrap();
-    let platform = StandIn::start().await;
-    let mut config = test_config(root.path());
-    config.platforms.generic.reply_url = Some(platform.url("/send"));
-    let app = spawn_app(config).await;
+    let (_root, platform, app) = app_with_platform(|_| {}).await;
 
     let (status, body) = app.say("m1", "zhang", COMPLAINT).await;
     assert_eq!(status, 200, "{body}");
@@ -60,11 +70,7 @@ async fn complaint_becomes_ticket_and_reply_is_delivered() {
 
 #[tokio::test]
 async fn a_retried_delivery_makes_one_ticket_and_one_reply() {
-    let root = tempfile::tempdir().unwrap();
-    let platform = StandIn::start().await;
-    let mut config = test_config(root.path());
-    config.platforms.generic.reply_url = Some(platform.url("/send"));
-    let app = spawn_app(config).await;
+    let (_root, platform, app) = app_with_platform(|_| {}).await;
 
     let (_, first) = app.say("same-id", "zhang", COMPLAINT).await;
     let (_, second) = app.say("same-id", "zhang", COMPLAINT).await;
@@ -158,12 +164,8 @@ async fn officer_claims_and_resolves_and_resident_confirms() {
 
 #[tokio::test]
 async fn replies_wait_while_the_platform_is_down_and_go_out_once_it_is_back() {
-    let root = tempfile::tempdir().unwrap();
-    let platform = StandIn::start().await;
+    let (_root, platform, app) = app_with_platform(|_| {}).await;
     platform.set_up(false);
-    let mut config = test_config(root.path());
-    config.platforms.generic.reply_url = Some(platform.url("/send"));
-    let app = spawn_app(config).await;
 
     let (status, _) = app.say("m1", "zhang", COMPLAINT).await;
     assert_eq!(status, 200, "ingest does not wait for the platform");
@@ -448,5 +450,46 @@ async fn api_needs_a_token_and_health_and_metrics_answer() {
     ] {
         assert!(m.contains(needle), "{needle} missing in\n{m}");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn resolved_tickets_nobody_confirms_close_on_their_own() {
+    let (_root, platform, app) = app_with_platform(|c| c.tickets.auto_close_hours = 72).await;
+
+    let (_, opened) = app.say("m1", "zhang", COMPLAINT).await;
+    let id = opened["ticket"].as_u64().unwrap();
+    app.say("m2", "officer-wang", &format!("#认领 {id}")).await;
+    app.say("m3", "officer-wang", &format!("#办结 {id} 已清理"))
+        .await;
+    platform.wait_for(3).await;
+
+    let svc = &app.service;
+    let now = chrono::Utc::now();
+    assert_eq!(
+        svc.close_stale_tickets(now).await.unwrap(),
+        0,
+        "not due yet"
+    );
+    let later = now + chrono::Duration::hours(73);
+    assert_eq!(svc.close_stale_tickets(later).await.unwrap(), 1);
+    assert_eq!(
+        svc.close_stale_tickets(later).await.unwrap(),
+        0,
+        "once only"
+    );
+
+    let ticket = gongdan::ticket::TicketId::new(id).unwrap();
+    let stored = svc.store().get(ticket).unwrap().unwrap();
+    assert_eq!(stored.status, gongdan::ticket::Status::Closed);
+    let received = platform.wait_for(4).await;
+    let text = received[3].json()["text"].as_str().unwrap().to_string();
+    assert_eq!(
+        text,
+        format!(
+            "工单 #{id} 办结后 3 天未收到反馈，已自动结案。如问题仍在，请发送 #未解决 {id} 原因。"
+        )
+    );
+    assert_eq!(received[3].json()["group_id"], "g1");
     app.stop().await;
 }

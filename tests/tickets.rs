@@ -382,6 +382,72 @@ fn full_case_loop_with_replies_in_origin_group() {
     );
 }
 
+/// 核查结案 without the reporter: a resolved ticket closes after the wait,
+/// not before, tells its group how to reopen it, and the reporter can still
+/// say it is not fixed.
+#[test]
+fn resolved_ticket_auto_closes_after_the_wait() {
+    let mut env = Env::new();
+    env.ctx.auto_close_hours = 48;
+    env.complain("g1", "r1", "5号楼通道堵了", fire(Some("5号楼"), "通道 堵"));
+    env.say("staff", "officer1", "#认领 1001");
+    env.say("staff", "officer1", "#办结 1001 车辆已挪走");
+    let resolved_at = env.now;
+    let timer = |env: &mut Env, id: &str| {
+        let mut m = env.msg("g1", "gongdan", "");
+        m.message_id = id.to_string();
+        env.process(&m, Action::AutoClose(t(1001)))
+    };
+
+    // Not yet due: nothing changes, nobody is told.
+    env.now = resolved_at + Duration::hours(47);
+    let early = timer(&mut env, "auto-1");
+    assert!(early.replies.is_empty() && early.ticket.is_none());
+    assert_eq!(env.get(1001).status, Status::Resolved);
+
+    env.now = resolved_at + Duration::hours(48);
+    let p = timer(&mut env, "auto-2");
+    assert_eq!(p.ticket, Some(t(1001)));
+    assert_eq!(
+        only_text(&p),
+        "工单 #1001 办结后 2 天未收到反馈，已自动结案。如问题仍在，请发送 #未解决 1001 原因。"
+    );
+    assert_eq!(p.replies[0].group_id, "g1");
+    let tk = env.get(1001);
+    assert_eq!(tk.status, Status::Closed);
+    assert_eq!(tk.closed_at, Some(env.now));
+    let last = env
+        .store
+        .history(t(1001))
+        .expect("history")
+        .pop()
+        .expect("event");
+    assert_eq!(
+        (last.kind, last.from, last.to),
+        (
+            EventKind::AutoClosed,
+            Some(Status::Resolved),
+            Some(Status::Closed)
+        )
+    );
+
+    // A repeated run changes nothing; the same delivery is recognised.
+    assert!(timer(&mut env, "auto-3").replies.is_empty());
+    assert!(timer(&mut env, "auto-2").duplicate_delivery);
+    assert_eq!(env.store.history(t(1001)).expect("history").len(), 4);
+
+    // 回马枪 still works on an auto-closed ticket.
+    env.say("g1", "r1", "#未解决 1001 车又停回来了");
+    assert_ne!(env.get(1001).status, Status::Closed);
+
+    // With the wait set to 0, resolved tickets wait for ever.
+    env.say("staff", "officer1", "#办结 1001 再次处理");
+    env.ctx.auto_close_hours = 0;
+    env.now += Duration::days(365);
+    assert!(timer(&mut env, "auto-4").replies.is_empty());
+    assert_eq!(env.get(1001).status, Status::Resolved);
+}
+
 /// Every (status × action) pair driven through chat commands on the real
 /// store agrees with the workflow table: allowed ones land in the table's
 /// target status, refused ones answer the table's refusal and change nothing.

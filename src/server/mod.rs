@@ -173,7 +173,10 @@ fn spawn_workers(service: &Arc<Service>) -> Vec<JoinHandle<()>> {
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap_or_default();
-    let mut handles = vec![tokio::spawn(crate::outbox::run(service.clone(), client))];
+    let mut handles = vec![
+        tokio::spawn(crate::outbox::run(service.clone(), client)),
+        tokio::spawn(crate::auto_close::run(service.clone())),
+    ];
     if service.config().rules.watch {
         let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));
         handles.push(tokio::spawn(crate::watch::run(service.clone(), interval)));

@@ -69,6 +69,7 @@ pub(crate) fn plan(
         Action::Command(cmd) => p.command(cmd)?,
         Action::Invalid(e) => p.say_here(e.to_string(), None),
         Action::Notice(text) => p.say_here(text.clone(), None),
+        Action::AutoClose(id) => p.auto_close(*id)?,
     }
     Ok(p.finish())
 }
@@ -449,6 +450,38 @@ impl Planner<'_> {
         let text = super::reply::mask_phones(&ticket_brief(&t, &history, self.now));
         self.plan.ticket = Some(id);
         self.say_here(text, Some(id));
+        Ok(())
+    }
+
+    /// 核查结案 without the reporter: a ticket resolved longer ago than the
+    /// configured wait closes, and its group is told how to reopen it.
+    /// Anything else (confirmed meanwhile, reopened, auto-close off) is left
+    /// alone, so a late or repeated timer run is harmless.
+    fn auto_close(&mut self, id: TicketId) -> Result<(), StoreError> {
+        let hours = self.ctx.auto_close_hours;
+        let Some(mut t) = self.load(id)? else {
+            return Ok(());
+        };
+        let due = t
+            .resolved_at
+            .is_some_and(|at| self.now - at >= Duration::hours(i64::from(hours)));
+        if hours == 0 || t.status != Status::Resolved || !due {
+            return Ok(());
+        }
+        self.plan.ticket = Some(t.id);
+        let from = t.status;
+        t.status = Status::Closed;
+        t.closed_at = Some(self.now);
+        t.updated_at = self.now;
+        let waited = if hours.is_multiple_of(24) {
+            format!("{} 天", hours / 24)
+        } else {
+            format!("{hours} 小时")
+        };
+        self.event(&t, EventKind::AutoClosed, Some(from), Some(waited.clone()))?;
+        let reply = self.render_ticket("auto_closed", &t, &[("note", waited)]);
+        self.push_reply(&t.platform.clone(), &t.group_id.clone(), &reply, Some(t.id));
+        self.save(t);
         Ok(())
     }
 

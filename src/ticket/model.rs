@@ -381,6 +381,9 @@ pub enum EventKind {
     Reopened,
     Recategorized,
     Noted,
+    /// Resolved and no word from the reporter within the configured time:
+    /// closed without a confirmation (核查结案 by default).
+    AutoClosed,
     /// Records written by a newer version with an event this code does not know.
     #[serde(other)]
     Other,
@@ -397,6 +400,7 @@ impl EventKind {
             EventKind::Progress => "处置进展",
             EventKind::Resolved => "办结",
             EventKind::Confirmed => "确认结案",
+            EventKind::AutoClosed => "超时结案",
             EventKind::NotFixed => "反馈未解决",
             EventKind::Rated => "评价",
             EventKind::Withdrawn => "撤回",

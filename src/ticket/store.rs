@@ -34,6 +34,8 @@ use crate::message::InboundMessage;
 pub const FIRST_TICKET: u64 = 1001;
 /// Default duplicate window.
 pub const DEFAULT_DUPLICATE_WINDOW_HOURS: u32 = 72;
+/// Default wait for the reporter after 办结 before closing without them: a week.
+pub const DEFAULT_AUTO_CLOSE_HOURS: u32 = 168;
 
 const NEXT_TICKET: &[u8] = b"next_ticket";
 const NEXT_OUTBOX: &[u8] = b"next_outbox";
@@ -52,6 +54,10 @@ pub enum Action {
     /// A reply the pipeline composed itself (the answer to `#重载规则`): the
     /// store records the delivery and queues the text for the message's group.
     Notice(String),
+    /// Close this ticket if it has waited in `resolved` for the reporter
+    /// longer than [`Context::auto_close_hours`]; otherwise change nothing.
+    /// Sent by the service's own timer, never parsed from chat.
+    AutoClose(TicketId),
 }
 
 impl Action {
@@ -74,6 +80,9 @@ pub struct Context {
     pub duplicate_window_hours: u32,
     /// Reply template overrides by event name (`created`, `claimed`, ...).
     pub replies: HashMap<String, String>,
+    /// A resolved ticket the reporter neither confirms nor disputes closes
+    /// on its own after this long; 0 keeps it waiting for ever.
+    pub auto_close_hours: u32,
 }
 
 impl Default for Context {
@@ -83,6 +92,7 @@ impl Default for Context {
             categories: HashMap::new(),
             duplicate_window_hours: DEFAULT_DUPLICATE_WINDOW_HOURS,
             replies: HashMap::new(),
+            auto_close_hours: DEFAULT_AUTO_CLOSE_HOURS,
         }
     }
 }
