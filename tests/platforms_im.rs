@@ -242,11 +242,15 @@ const ROOM_TOPIC: &str = "阳光小区业主群";
 
 /// `source` as the bridge documents it (docs/recvdApi.example.md).
 fn wechat_source(from_id: &str, from_name: &str) -> String {
+    wechat_source_in(ROOM_ID, ROOM_TOPIC, from_id, from_name)
+}
+
+fn wechat_source_in(room_id: &str, topic: &str, from_id: &str, from_name: &str) -> String {
     json!({
         "room": {
-            "id": ROOM_ID,
-            "topic": ROOM_TOPIC,
-            "payload": {"id": ROOM_ID, "adminIdList": [], "avatar": "", "memberList": [{"id": from_id, "name": from_name, "alias": ""}]},
+            "id": room_id,
+            "topic": topic,
+            "payload": {"id": room_id, "adminIdList": [], "avatar": "", "memberList": [{"id": from_id, "name": from_name, "alias": ""}]},
             "_events": {}, "_eventsCount": 0
         },
         "to": {"id": "@b0a9c8", "payload": {"alias": "", "id": "@b0a9c8", "name": "工单助手", "type": 1}, "_events": {}, "_eventsCount": 0},
@@ -302,6 +306,7 @@ async fn wechat_room_message_becomes_a_ticket_and_reply_goes_to_the_room_by_name
     config.platforms.wechat.token = Some(Secret::new("wx-s3cret"));
     config.platforms.wechat.api_url = Some(platform.url(""));
     config.platforms.wechat.api_token = Some(Secret::new("bridge-token"));
+    config.roles.officers.push("wechat:@o1".into());
     let app = spawn_app(config).await;
 
     let content = format!("@工单助手\u{2005}{COMPLAINT}");
@@ -318,7 +323,10 @@ async fn wechat_room_message_becomes_a_ticket_and_reply_goes_to_the_room_by_name
     assert_eq!(stored.len(), 1);
     let t = &stored[0];
     assert_eq!(t.platform, "wechat");
-    assert_eq!(t.group_id, ROOM_ID);
+    assert_eq!(
+        t.group_id, ROOM_TOPIC,
+        "the topic outlives the session's room id"
+    );
     assert_eq!(t.group_name.as_deref(), Some(ROOM_TOPIC));
     assert_eq!(t.reporter.name.as_deref(), Some("张阿姨"));
     assert!(!t.text.contains("工单助手"), "{}", t.text);
@@ -333,6 +341,35 @@ async fn wechat_room_message_becomes_a_ticket_and_reply_goes_to_the_room_by_name
     let text = sent["data"]["content"].as_str().unwrap();
     assert!(text.contains(&format!("#{}", t.id.get())), "{text}");
     settle(&platform, 1).await;
+
+    // After a re-login every `@@` id is new. An officer claims the ticket
+    // from the staff group: the residents' group still hears, by name.
+    let staff = wechat_source_in("@@9c0ffee", "城管执法队工作群", "@o1", "王队");
+    let resp = post_wechat(
+        &app,
+        wechat_form(staff, &format!("#认领 {}", t.id.get()), false),
+        Some("wx-s3cret"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let got = platform.wait_for(3).await;
+    let mut to: Vec<String> = got[1..]
+        .iter()
+        .map(|r| r.json()["to"].to_string())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            json!("城管执法队工作群").to_string(),
+            json!(ROOM_TOPIC).to_string()
+        ]
+    );
+    assert!(got[1].json()["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("王队"));
+    settle(&platform, 3).await;
     app.stop().await;
 }
 

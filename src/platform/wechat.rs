@@ -5,7 +5,10 @@
 //! with the fields `type`, `content`, `source` (a JSON string describing the
 //! room and sender), `isMentioned`, `isMsgFromSelf` and `isSystemEvent`. Only
 //! text messages in rooms become [`InboundMessage`]s. The bridge addresses
-//! rooms by name (topic), so the topic travels in `reply_handle`.
+//! rooms by name (topic), and the web protocol's `@@` room ids change at
+//! every re-login, so the topic is the group id: tickets stay with their
+//! group across re-logins, and a notice about a ticket can be sent to its
+//! group from anywhere.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -237,10 +240,13 @@ impl Wechat {
             Some(t) => TimeKey::Sent(t),
             None => TimeKey::Window(now.div_euclid(DEDUPE_WINDOW_SECS)),
         };
+        // A room without a topic (an unnamed group) falls back to its
+        // session id: usable until the next re-login, never addressable.
+        let group_id = topic.clone().unwrap_or_else(|| room_id.to_string());
         let msg = InboundMessage {
             platform: NAME.to_string(),
-            message_id: dedupe_key(room_id, &sender_id, kind, content, time),
-            group_id: room_id.to_string(),
+            message_id: dedupe_key(&group_id, &sender_id, kind, content, time),
+            group_id,
             group_name: topic.clone(),
             sender_id,
             sender_name,
@@ -283,10 +289,15 @@ impl Wechat {
         let Some(api) = &self.api_url else {
             return Err(SendError::Permanent("no api_url configured".into()));
         };
-        // A reply about a ticket typed in another group has no topic for this room.
-        let Some(topic) = out.reply_handle.filter(|t| !t.is_empty()) else {
+        // The group id is the topic, except for unnamed rooms (`@@` ids).
+        let topic = out
+            .reply_handle
+            .filter(|t| !t.is_empty())
+            .or(Some(out.group_id))
+            .filter(|t| !t.is_empty() && !t.starts_with("@@"));
+        let Some(topic) = topic else {
             return Err(SendError::Permanent(
-                "room name unknown: the bridge addresses rooms by name".into(),
+                "the room has no name: the bridge addresses rooms by name".into(),
             ));
         };
         let mut req = client.post(format!("{api}/webhook/msg/v2")).json(&json!({
@@ -470,7 +481,7 @@ mod tests {
             .parse(&request(body, None), 1_718_000_000)
             .unwrap());
         assert_eq!(msg.platform, "wechat");
-        assert_eq!(msg.group_id, "@@f6b1a5c2e7d84c3a9b0e1d2c3b4a5968");
+        assert_eq!(msg.group_id, "阳光小区业主群");
         assert_eq!(msg.group_name.as_deref(), Some("阳光小区业主群"));
         assert_eq!(msg.reply_handle.as_deref(), Some("阳光小区业主群"));
         assert_eq!(msg.sender_id, "@8e1f0c");
@@ -484,7 +495,7 @@ mod tests {
     fn topic_inside_payload() {
         let body = text_form(SOURCE_WECHATY, "东门路灯坏了");
         let msg = one(adapter(None, None).parse(&request(body, None), 0).unwrap());
-        assert_eq!(msg.group_id, "@@77aa");
+        assert_eq!(msg.group_id, "幸福里3期");
         assert_eq!(msg.reply_handle.as_deref(), Some("幸福里3期"));
         assert_eq!(msg.sender_name.as_deref(), Some("李先生"));
     }
@@ -649,6 +660,33 @@ mod tests {
         assert!(sending.sends());
         let v: Value = serde_json::from_slice(&sending.answer(&answers).body).unwrap();
         assert_eq!(v, json!({}));
+    }
+
+    /// An unnamed room's group id is its session id, which the bridge
+    /// cannot send to: refused before any request, for good.
+    #[tokio::test]
+    async fn an_unnamed_room_cannot_be_sent_to() {
+        // Nothing listens on the discard port: reaching it would be a retry.
+        let a = adapter(None, Some("http://127.0.0.1:9"));
+        let out = |group_id, reply_handle| Outgoing {
+            group_id,
+            text: "工单 #1001 已办结",
+            reply_handle,
+            ticket: Some(1001),
+        };
+        let client = reqwest::Client::new();
+        for (group, handle) in [("@@77aa", None), ("@@77aa", Some("")), ("", None)] {
+            let err = a.send(&client, &out(group, handle)).await.unwrap_err();
+            assert!(
+                matches!(err, SendError::Permanent(_)),
+                "{group} {handle:?}: {err}"
+            );
+        }
+        let err = a.send(&client, &out("幸福里3期", None)).await.unwrap_err();
+        assert!(
+            matches!(err, SendError::Retry { .. }),
+            "a named room is tried: {err}"
+        );
     }
 
     #[test]
