@@ -1,4 +1,4 @@
-//! `gongdan tickets ...`: offline access to the ticket store (list, show with history, export).
+//! `gongdan tickets ...`: offline access to the ticket store (list, show with history, export, reindex).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,6 +61,9 @@ enum TicketsCommand {
         #[command(flatten)]
         filter: FilterArgs,
     },
+    /// Rebuild the indexes and rewrite older record formats in the current
+    /// one (after restoring a backup or upgrading gongdan; the server must be stopped).
+    Reindex,
 }
 
 impl FilterArgs {
@@ -131,6 +134,11 @@ pub fn run(args: TicketsArgs) -> anyhow::Result<ExitCode> {
                 ExportFormat::Json => store.export_json(&filter, &mut sink)?,
             };
             sink.flush()?;
+        }
+        TicketsCommand::Reindex => {
+            let n = store.reindex()?;
+            store.flush()?;
+            writeln!(stdout.lock(), "reindexed {n} tickets in {}", dir.display())?;
         }
     }
     Ok(ExitCode::SUCCESS)
