@@ -25,6 +25,7 @@ pub struct Metrics {
     deliveries_ok: AtomicU64,
     deliveries_failed: AtomicU64,
     dead_letters: AtomicU64,
+    tickets_auto_closed: AtomicU64,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -68,6 +69,10 @@ impl Metrics {
         } else {
             self.deliveries_failed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    pub fn ticket_auto_closed(&self) {
+        self.tickets_auto_closed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn dead_letter(&self) {
@@ -165,6 +170,16 @@ impl Metrics {
             out,
             "gongdan_dead_letters_total {}",
             self.dead_letters.load(Ordering::Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP gongdan_tickets_auto_closed_total Resolved tickets closed because the reporter never answered."
+        )?;
+        writeln!(out, "# TYPE gongdan_tickets_auto_closed_total counter")?;
+        writeln!(
+            out,
+            "gongdan_tickets_auto_closed_total {}",
+            self.tickets_auto_closed.load(Ordering::Relaxed)
         )?;
         writeln!(
             out,

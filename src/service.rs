@@ -229,6 +229,7 @@ impl Service {
                 continue;
             }
             closed += 1;
+            self.metrics.ticket_auto_closed();
             if !processed.replies.is_empty() {
                 self.outbox_wake.notify_one();
             }

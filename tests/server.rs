@@ -491,5 +491,18 @@ async fn resolved_tickets_nobody_confirms_close_on_their_own() {
         )
     );
     assert_eq!(received[3].json()["group_id"], "g1");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gongdan_tickets_auto_closed_total 1"),
+        "{metrics}"
+    );
     app.stop().await;
 }
