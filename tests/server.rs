@@ -250,15 +250,7 @@ async fn a_bad_rule_edit_keeps_the_old_rules_and_names_the_file() {
     let mut reloaded = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let m = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = app.metrics().await;
         if m.contains("gongdan_rule_reloads_total{result=\"ok\"}") {
             reloaded = true;
             break;
@@ -432,15 +424,7 @@ async fn api_needs_a_token_and_health_and_metrics_answer() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 
-    let m = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     for needle in [
         "gongdan_messages_total{platform=\"generic\",outcome=\"ticket\"} 2",
         "gongdan_tickets_created_total{category=\"fire_lane\"} 1",
@@ -491,15 +475,7 @@ async fn resolved_tickets_nobody_confirms_close_on_their_own() {
         )
     );
     assert_eq!(received[3].json()["group_id"], "g1");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("gongdan_tickets_auto_closed_total 1"),
         "{metrics}"

@@ -176,6 +176,12 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        let resp = self.client.get(self.url("/metrics")).send().await.unwrap();
+        resp.text().await.unwrap()
+    }
+
     /// Graceful stop: stop accepting, finish in-flight work, flush, release the database.
     pub async fn stop(self) {
         self.service.begin_shutdown();
