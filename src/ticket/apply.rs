@@ -465,12 +465,15 @@ impl Planner<'_> {
         let due = t
             .resolved_at
             .is_some_and(|at| self.now - at >= Duration::hours(i64::from(hours)));
-        if hours == 0 || t.status != Status::Resolved || !due {
+        let Ok(target) = workflow::check(t.id, t.status, Act::AutoClose) else {
+            return Ok(()); // confirmed, reopened or merged meanwhile: nothing to do
+        };
+        if hours == 0 || !due {
             return Ok(());
         }
         self.plan.ticket = Some(t.id);
         let from = t.status;
-        t.status = Status::Closed;
+        t.status = workflow::target_status(from, target, t.officer.is_some());
         t.closed_at = Some(self.now);
         t.updated_at = self.now;
         let waited = if hours.is_multiple_of(24) {

@@ -28,10 +28,12 @@ pub enum Act {
     Reopen,
     Recategorize,
     Note,
+    /// 核查结案 by the timer: the reporter never answered the 办结 reply.
+    AutoClose,
 }
 
 impl Act {
-    pub const ALL: [Act; 17] = [
+    pub const ALL: [Act; 18] = [
         Act::Supplement,
         Act::Confirm,
         Act::NotFixed,
@@ -49,6 +51,7 @@ impl Act {
         Act::Reopen,
         Act::Recategorize,
         Act::Note,
+        Act::AutoClose,
     ];
 
     /// The verb used in refusals: "#1024 已办结，不能再认领".
@@ -71,6 +74,7 @@ impl Act {
             Act::Reopen => "重开",
             Act::Recategorize => "改类",
             Act::Note => "备注",
+            Act::AutoClose => "自动结案",
         }
     }
 }
@@ -99,8 +103,10 @@ pub const TABLE: &[(Act, &[Status], Target)] = &[
         &[Open, Assigned, InProgress, OnHold, Resolved],
         Target::Same,
     ),
-    // 核查结案: resolved → closed.
+    // 核查结案: resolved → closed, by the reporter or, when they never
+    // answer, by the timer.
     (Act::Confirm, &[Resolved], Target::To(Closed)),
+    (Act::AutoClose, &[Resolved], Target::To(Closed)),
     // 回马枪: the reporter says it is not fixed, also shortly after closing.
     (Act::NotFixed, &[Resolved, Closed], Target::Reopen),
     (Act::Rate, &[Resolved, Closed], Target::Same),
@@ -182,6 +188,7 @@ mod tests {
             (Act::Supplement, OnHold, Target::Same),
             (Act::Supplement, Resolved, Target::Same),
             (Act::Confirm, Resolved, To(Closed)),
+            (Act::AutoClose, Resolved, To(Closed)),
             (Act::NotFixed, Resolved, Target::Reopen),
             (Act::NotFixed, Closed, Target::Reopen),
             (Act::Rate, Resolved, Target::Same),
