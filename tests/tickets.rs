@@ -391,7 +391,14 @@ fn resolved_ticket_auto_closes_after_the_wait() {
     env.ctx.auto_close_hours = 48;
     env.complain("g1", "r1", "5号楼通道堵了", fire(Some("5号楼"), "通道 堵"));
     env.say("staff", "officer1", "#认领 1001");
-    env.say("staff", "officer1", "#办结 1001 车辆已挪走");
+    let resolved = env.say("staff", "officer1", "#办结 1001 车辆已挪走");
+    assert!(
+        resolved.replies[0]
+            .text
+            .ends_with("原因。2 天内未反馈将自动结案。"),
+        "the resolved reply names the deadline: {:?}",
+        resolved.replies
+    );
     let resolved_at = env.now;
     let timer = |env: &mut Env, id: &str| {
         let mut m = env.msg("g1", "gongdan", "");
@@ -441,8 +448,13 @@ fn resolved_ticket_auto_closes_after_the_wait() {
     assert_ne!(env.get(1001).status, Status::Closed);
 
     // With the wait set to 0, resolved tickets wait for ever.
-    env.say("staff", "officer1", "#办结 1001 再次处理");
     env.ctx.auto_close_hours = 0;
+    let resolved = env.say("staff", "officer1", "#办结 1001 再次处理");
+    assert!(
+        resolved.replies[0].text.ends_with("原因。"),
+        "{:?}",
+        resolved.replies
+    );
     env.now += Duration::days(365);
     assert!(timer(&mut env, "auto-4").replies.is_empty());
     assert_eq!(env.get(1001).status, Status::Resolved);

@@ -476,11 +476,7 @@ impl Planner<'_> {
         t.status = workflow::target_status(from, target, t.officer.is_some());
         t.closed_at = Some(self.now);
         t.updated_at = self.now;
-        let waited = if hours.is_multiple_of(24) {
-            format!("{} 天", hours / 24)
-        } else {
-            format!("{hours} 小时")
-        };
+        let waited = wait_label(hours);
         self.event(&t, EventKind::AutoClosed, Some(from), Some(waited.clone()))?;
         let reply = self.render_ticket("auto_closed", &t, &[("note", waited)]);
         self.push_reply(&t.platform.clone(), &t.group_id.clone(), &reply, Some(t.id));
@@ -663,7 +659,13 @@ impl Planner<'_> {
                 t.resolution = Some(result.clone());
                 t.updated_at = now;
                 self.event(&t, EventKind::Resolved, Some(from), Some(result.clone()))?;
-                let reply = self.render_ticket("resolved", &t, &[note_var(result)]);
+                // Residents learn the deadline with the result, not after it.
+                let hint = match self.ctx.auto_close_hours {
+                    0 => String::new(),
+                    h => format!("{}内未反馈将自动结案。", wait_label(h)),
+                };
+                let vars = [note_var(result), ("auto_close", hint)];
+                let reply = self.render_ticket("resolved", &t, &vars);
                 self.say_about(&t, reply);
             }
             Command::Reject(_, reason) => {
@@ -905,6 +907,15 @@ impl Planner<'_> {
 }
 
 /// The workflow action a ticket command performs.
+/// "7 天", "36 小时": how long a wait is, as a reply says it.
+fn wait_label(hours: u32) -> String {
+    if hours.is_multiple_of(24) {
+        format!("{} 天", hours / 24)
+    } else {
+        format!("{hours} 小时")
+    }
+}
+
 fn act_of(cmd: &Command) -> Option<Act> {
     let act = match cmd.kind() {
         CommandKind::Add => Act::Supplement,

@@ -23,7 +23,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("claimed", "工单 {ticket} 已由 {officer} 认领，正在安排处置。"),
     ("assigned", "工单 {ticket} 已派遣给 {officer} 处理。"),
     ("progress", "工单 {ticket} 处置进展：{note}"),
-    ("resolved", "工单 {ticket} 已办结：{note}。如确已解决请发送 #确认 {number}；仍未解决请发送 #未解决 {number} 原因。"),
+    ("resolved", "工单 {ticket} 已办结：{note}。如确已解决请发送 #确认 {number}；仍未解决请发送 #未解决 {number} 原因。{auto_close}"),
     ("confirmed", "工单 {ticket} 已确认解决并结案，感谢您的反馈！欢迎发送 #评价 {number} 1-5 为本次处理打分。"),
     ("auto_closed", "工单 {ticket} 办结后 {note}未收到反馈，已自动结案。如问题仍在，请发送 #未解决 {number} 原因。"),
     ("not_fixed", "工单 {ticket} 已重新打开（反映人反馈未解决：{note}），我们会尽快再次处理。"),
