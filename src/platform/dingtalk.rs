@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::token::CachedToken;
 use super::{
-    crypto, retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    crypto, fetch, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
     WebhookResponse,
 };
 use crate::config::{DingtalkConfig, Secret};
@@ -263,15 +263,12 @@ impl Dingtalk {
         url: &str,
         text: &str,
     ) -> Result<(), SendError> {
-        let resp = client
-            .post(url)
-            .json(&json!({ "msgtype": "text", "text": { "content": text } }))
-            .send()
-            .await
-            .map_err(|e| SendError::network(&e))?;
-        let status = resp.status();
-        let after = retry_after(&resp);
-        let body = resp.text().await.map_err(|e| SendError::network(&e))?;
+        let (status, after, body) = fetch(
+            client
+                .post(url)
+                .json(&json!({ "msgtype": "text", "text": { "content": text } })),
+        )
+        .await?;
         if !status.is_success() {
             return Err(SendError::from_status(status.as_u16(), after, &body));
         }
@@ -303,16 +300,13 @@ impl Dingtalk {
         let mut refreshed = false;
         loop {
             let token = self.token(client).await?;
-            let resp = client
-                .post(format!("{}{GROUP_SEND_PATH}", self.api_base))
-                .header(TOKEN_HEADER, token.expose())
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| SendError::network(&e))?;
-            let status = resp.status();
-            let after = retry_after(&resp);
-            let text = resp.text().await.map_err(|e| SendError::network(&e))?;
+            let (status, after, text) = fetch(
+                client
+                    .post(format!("{}{GROUP_SEND_PATH}", self.api_base))
+                    .header(TOKEN_HEADER, token.expose())
+                    .json(&body),
+            )
+            .await?;
             let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let code = v.get("code").and_then(Value::as_str).unwrap_or("");
             if (status.as_u16() == 401 || code.contains("InvalidAuthentication")) && !refreshed {
@@ -338,15 +332,12 @@ impl Dingtalk {
         if let Some(t) = cached.as_ref().and_then(CachedToken::fresh) {
             return Ok(t.clone());
         }
-        let resp = client
-            .post(format!("{}{TOKEN_PATH}", self.api_base))
-            .json(&json!({ "appKey": self.app_key, "appSecret": self.app_secret.expose() }))
-            .send()
-            .await
-            .map_err(|e| SendError::network(&e))?;
-        let status = resp.status();
-        let after = retry_after(&resp);
-        let text = resp.text().await.map_err(|e| SendError::network(&e))?;
+        let (status, after, text) = fetch(
+            client
+                .post(format!("{}{TOKEN_PATH}", self.api_base))
+                .json(&json!({ "appKey": self.app_key, "appSecret": self.app_secret.expose() })),
+        )
+        .await?;
         let reply: Option<TokenReply> = serde_json::from_str(&text).ok();
         match reply {
             Some(TokenReply {

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::token::CachedToken;
 use super::{
-    crypto, retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    crypto, fetch, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
     WebhookResponse,
 };
 use crate::config::{FeishuConfig, Secret};
@@ -454,16 +454,8 @@ impl Feishu {
         let mut refreshed = false;
         loop {
             let token = self.token(client).await?;
-            let resp = client
-                .post(&url)
-                .bearer_auth(token.expose())
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| SendError::network(&e))?;
-            let status = resp.status();
-            let after = retry_after(&resp);
-            let text = resp.text().await.map_err(|e| SendError::network(&e))?;
+            let (status, after, text) =
+                fetch(client.post(&url).bearer_auth(token.expose()).json(&body)).await?;
             let reply: Option<Value> = serde_json::from_str(&text).ok();
             let code = reply.as_ref().and_then(|v| v.get("code")?.as_i64());
             match code {
@@ -506,15 +498,12 @@ impl Feishu {
         if let Some(t) = cached.as_ref().and_then(CachedToken::fresh) {
             return Ok(t.clone());
         }
-        let resp = client
-            .post(format!("{}{TOKEN_PATH}", self.api_base))
-            .json(&json!({ "app_id": self.app_id, "app_secret": self.app_secret.expose() }))
-            .send()
-            .await
-            .map_err(|e| SendError::network(&e))?;
-        let status = resp.status();
-        let after = retry_after(&resp);
-        let text = resp.text().await.map_err(|e| SendError::network(&e))?;
+        let (status, after, text) = fetch(
+            client
+                .post(format!("{}{TOKEN_PATH}", self.api_base))
+                .json(&json!({ "app_id": self.app_id, "app_secret": self.app_secret.expose() })),
+        )
+        .await?;
         let reply: Option<TokenReply> = serde_json::from_str(&text).ok();
         let Some(reply) = reply else {
             return Err(SendError::from_status(status.as_u16(), after, &text));

@@ -173,6 +173,19 @@ pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// Send `req` and read the whole answer: status, `Retry-After`, body. Not
+/// reaching the platform, or losing the connection while reading, is worth a
+/// retry.
+pub(crate) async fn fetch(
+    req: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, Option<Duration>, String), SendError> {
+    let resp = req.send().await.map_err(|e| SendError::network(&e))?;
+    let status = resp.status();
+    let after = retry_after(&resp);
+    let body = resp.text().await.map_err(|e| SendError::network(&e))?;
+    Ok((status, after, body))
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 
 use super::{
-    crypto, retry_after, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
+    crypto, fetch, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError,
     WebhookResponse,
 };
 use crate::config::{Secret, WecomConfig};
@@ -353,10 +353,7 @@ async fn post_checked(
     if let Some(k) = key {
         req = req.query(&[("key", k.expose())]);
     }
-    let resp = req.send().await.map_err(|e| SendError::network(&e))?;
-    let status = resp.status();
-    let after = retry_after(&resp);
-    let text = resp.text().await.map_err(|e| SendError::network(&e))?;
+    let (status, after, text) = fetch(req).await?;
     if !status.is_success() {
         return Err(SendError::from_status(status.as_u16(), after, &text));
     }
