@@ -148,13 +148,7 @@ async fn officer_claims_and_resolves_and_resident_confirms() {
     assert_eq!(t.status, gongdan::ticket::Status::Closed);
 
     // The history is on the API.
-    let resp = app
-        .client
-        .get(app.url(&format!("/api/tickets/{n}")))
-        .bearer_auth("test-token")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.api_get(&format!("/api/tickets/{n}")).await;
     assert_eq!(resp.status(), 200);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["ticket"]["status"], "closed");
@@ -388,40 +382,18 @@ async fn api_needs_a_token_and_health_and_metrics_answer() {
     app.say("m1", "zhang", COMPLAINT).await;
     app.say("m2", "li", "消防通道被车堵死了").await;
     let v: Value = app
-        .client
-        .get(app.url("/api/tickets?category=fire_lane"))
-        .bearer_auth("test-token")
-        .send()
+        .api_get("/api/tickets?category=fire_lane")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(v["count"], 1, "{v}");
     assert_eq!(v["tickets"][0]["category"], "fire_lane");
-    let resp = app
-        .client
-        .get(app.url("/api/tickets?status=bogus"))
-        .bearer_auth("test-token")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.api_get("/api/tickets?status=bogus").await;
     assert_eq!(resp.status(), 400);
-    let resp = app
-        .client
-        .get(app.url("/api/tickets/abc"))
-        .bearer_auth("test-token")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.api_get("/api/tickets/abc").await;
     assert_eq!(resp.status(), 400);
-    let resp = app
-        .client
-        .get(app.url("/api/tickets/99999"))
-        .bearer_auth("test-token")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.api_get("/api/tickets/99999").await;
     assert_eq!(resp.status(), 404);
 
     let m = app.metrics().await;

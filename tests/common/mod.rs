@@ -176,6 +176,12 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET` an `/api` path with the test config's bearer token.
+    pub async fn api_get(&self, path: &str) -> reqwest::Response {
+        let req = self.client.get(self.url(path)).bearer_auth("test-token");
+        req.send().await.unwrap()
+    }
+
     /// The Prometheus text of `GET /metrics`.
     pub async fn metrics(&self) -> String {
         let resp = self.client.get(self.url("/metrics")).send().await.unwrap();
