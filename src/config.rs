@@ -86,7 +86,13 @@ pub struct OutboxConfig {
     pub give_up_after_hours: u32,
     /// First retry delay; doubles each attempt, with jitter.
     pub initial_backoff_ms: u64,
+    /// Longest retry delay; also the wait after a send that timed out, whose
+    /// outcome is unknown (the platform may still post it).
     pub max_backoff_ms: u64,
+    /// How long one send may take before it is abandoned.
+    pub send_timeout_ms: u64,
+    /// Most sends in flight at once, across all groups (one per group at most).
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,6 +226,8 @@ impl Default for OutboxConfig {
             give_up_after_hours: 24,
             initial_backoff_ms: 1000,
             max_backoff_ms: 10 * 60 * 1000,
+            send_timeout_ms: 10_000,
+            max_in_flight: 32,
         }
     }
 }
@@ -508,6 +516,11 @@ impl Config {
         if self.outbox.per_group_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "outbox.per_group_per_minute must be at least 1".into(),
+            ));
+        }
+        if self.outbox.send_timeout_ms == 0 || self.outbox.max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "outbox.send_timeout_ms and outbox.max_in_flight must be at least 1".into(),
             ));
         }
         let telegram = &self.platforms.telegram;

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod platform;
 pub mod priority;
+pub mod reply_limit;
 pub mod rules;
 pub mod server;
 pub mod service;

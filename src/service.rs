@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use tokio::sync::{watch, Notify};
@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
 use crate::platform::{Adapter, Answer};
+use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
@@ -49,6 +50,8 @@ pub struct Service {
     adapters: HashMap<&'static str, Adapter>,
     /// Wakes the outbox worker when replies are queued.
     outbox_wake: Notify,
+    /// Few help and error replies per sender (see `crate::reply_limit`).
+    repeats: Mutex<RepeatGuard>,
     /// Serialises reloads so two admins cannot race each other.
     reload_lock: tokio::sync::Mutex<()>,
     shutdown: watch::Sender<bool>,
@@ -77,6 +80,7 @@ impl Service {
             metrics: Metrics::default(),
             adapters,
             outbox_wake: Notify::new(),
+            repeats: Mutex::default(),
             reload_lock: tokio::sync::Mutex::new(()),
             shutdown,
             config,
@@ -151,6 +155,7 @@ impl Service {
             self.metrics.message(&platform, "chatter");
             return Ok(Answer::default());
         };
+        let action = self.unless_repeated(&msg, action);
         let category = match &action {
             Action::Complaint(c) => Some(c.category.clone()),
             _ => None,
@@ -178,6 +183,30 @@ impl Service {
                 .map(|r| (r.group_id, r.text))
                 .collect(),
         })
+    }
+
+    /// A help or error reply the sender was just given becomes silence.
+    fn unless_repeated(&self, msg: &InboundMessage, action: Action) -> Action {
+        let what = match &action {
+            Action::Command(Command::Help(topic)) => format!("help {topic:?}"),
+            Action::Invalid(e) => format!("error {e}"),
+            _ => return action,
+        };
+        let sender = (
+            msg.platform.clone(),
+            msg.group_id.clone(),
+            msg.sender_id.clone(),
+        );
+        let allowed = self
+            .repeats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(sender, &what, Instant::now());
+        if allowed {
+            action
+        } else {
+            Action::Silent
+        }
     }
 
     /// Close every ticket that has waited in `resolved` longer than

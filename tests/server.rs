@@ -454,3 +454,148 @@ async fn resolved_tickets_nobody_confirms_close_on_their_own() {
     );
     app.stop().await;
 }
+
+/// The `Idempotency-Key` a request to the stand-in carried.
+fn key_of(r: &common::Received) -> String {
+    r.headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_flood_of_help_in_one_group_does_not_hold_up_another_groups_reply() {
+    let (_root, platform, app) = app_with_platform(|_| {}).await;
+    // 600 residents ask for help in one group: 600 replies, 20 a minute.
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..600).step_by(8) {
+                let (status, _) = app
+                    .say_in("busy", &format!("h{i}"), &format!("u{i}"), "#帮助")
+                    .await;
+                assert_eq!(status, 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (status, _) = app.say_in("quiet", "c1", "zhang", COMPLAINT).await;
+    assert_eq!(status, 200);
+    assert!(
+        platform.wait_for_group("quiet").await,
+        "the quiet group's reply waited behind the busy group's queue"
+    );
+    let busy = platform
+        .received()
+        .iter()
+        .filter(|r| r.json()["group_id"] == "busy")
+        .count();
+    assert!(busy <= 20, "the busy group kept its rate limit: {busy}");
+    std::sync::Arc::into_inner(app).unwrap().stop().await;
+}
+
+#[tokio::test]
+async fn one_resident_repeating_help_or_a_bad_command_gets_one_answer() {
+    let (_root, _platform, app) = app_with_platform(|_| {}).await;
+    let mut answered = Vec::new();
+    for (i, text) in ["#帮助", "#帮助", "#帮助", "#乱码命令", "#乱码命令", "#帮助"]
+        .iter()
+        .enumerate()
+    {
+        let (status, body) = app.say(&format!("r{i}"), "li", text).await;
+        assert_eq!(status, 200, "{body}");
+        answered.push(body["replies"].as_array().unwrap().len());
+        // Recorded like any message: a redelivery is recognised.
+        let seen = app
+            .service
+            .store()
+            .processed_outcome("generic", &format!("r{i}"))
+            .unwrap();
+        assert!(seen.is_some(), "r{i} was not recorded");
+    }
+    assert_eq!(answered, vec![1, 0, 0, 1, 0, 0]);
+    let (_, body) = app.say("r9", "zhao", "#帮助").await;
+    assert_eq!(
+        body["replies"].as_array().unwrap().len(),
+        1,
+        "another resident still gets help"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hanging_group_does_not_hold_up_the_others() {
+    let (_root, platform, app) = app_with_platform(|c| c.outbox.send_timeout_ms = 60_000).await;
+    platform.hold("stuck");
+    app.say_in("stuck", "s1", "zhang", COMPLAINT).await;
+    assert!(platform.wait_for_group("stuck").await);
+    for g in ["a", "b", "c"] {
+        app.say_in(g, &format!("m-{g}"), "li", COMPLAINT).await;
+    }
+    let got = platform.wait_for(4).await;
+    assert_eq!(got.len(), 4, "the other groups waited for the stuck send");
+    assert_eq!(platform.waiting(), 1, "the stuck send is still open");
+    platform.release("stuck");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_platform_gets_each_reply_once_with_an_idempotency_key() {
+    let (_root, platform, app) = app_with_platform(|c| {
+        c.outbox.send_timeout_ms = 100;
+        c.outbox.max_backoff_ms = 60_000;
+    })
+    .await;
+    // Posts the reply, answers after the send timeout.
+    platform.hold("g1");
+    app.say("m1", "zhang", COMPLAINT).await;
+    assert_eq!(platform.wait_for(1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let got = platform.received();
+    assert_eq!(got.len(), 1, "re-sent while the platform was merely slow");
+    let pending = app.service.store().outbox_pending(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(key_of(&got[0]), format!("gongdan-{}", pending[0].id));
+    assert_eq!(pending[0].attempts, 1, "the attempt is on record");
+    platform.release("g1");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_backoff_of_a_failing_reply() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    platform.set_up(false);
+    let mut config = test_config(root.path());
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    config.outbox.initial_backoff_ms = 60_000;
+    config.outbox.max_backoff_ms = 60_000;
+    let app = spawn_app(config.clone()).await;
+    app.say("m1", "zhang", COMPLAINT).await;
+    for _ in 0..100 {
+        if app.service.metrics().deliveries_failed() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.service.metrics().deliveries_failed(), 1);
+    app.stop().await;
+
+    // Back up, but the reply's next attempt is half a minute away or more.
+    platform.set_up(true);
+    let app = spawn_app(config).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        platform.received().is_empty(),
+        "a restart fired the reply again at once"
+    );
+    let pending = app.service.store().outbox_pending(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attempts, 1);
+    assert!(pending[0].next_attempt_at.is_some_and(|at| at > chrono::Utc::now()));
+    app.stop().await;
+}

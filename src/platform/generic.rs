@@ -118,6 +118,7 @@ impl Generic {
         };
         let resp = client
             .post(url)
+            .header("Idempotency-Key", out.idempotency_key)
             .json(&json!({ "group_id": out.group_id, "text": out.text, "ticket": out.ticket }))
             .send()
             .await

@@ -121,6 +121,9 @@ pub struct Outgoing<'a> {
     pub text: &'a str,
     pub reply_handle: Option<&'a str>,
     pub ticket: Option<u64>,
+    /// The same for every attempt at this reply (`gongdan-<outbox id>`), so a
+    /// platform that dedupes posts a reply sent twice once.
+    pub idempotency_key: &'a str,
 }
 
 /// Why a send failed, and whether trying again can help.

@@ -70,6 +70,7 @@ pub(crate) fn plan(
         Action::Invalid(e) => p.say_here(e.to_string(), None),
         Action::Notice(text) => p.say_here(text.clone(), None),
         Action::AutoClose(id) => p.auto_close(*id)?,
+        Action::Silent => {}
     }
     Ok(p.finish())
 }

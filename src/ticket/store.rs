@@ -58,6 +58,9 @@ pub enum Action {
     /// longer than [`Context::auto_close_hours`]; otherwise change nothing.
     /// Sent by the service's own timer, never parsed from chat.
     AutoClose(TicketId),
+    /// Record the delivery and do nothing: a help or error reply the sender
+    /// was just given (see `crate::reply_limit`).
+    Silent,
 }
 
 impl Action {
@@ -132,6 +135,13 @@ pub struct OutboxEntry {
     #[serde(default)]
     pub ticket: Option<u64>,
     pub created_at: DateTime<Utc>,
+    /// Sends tried so far, and when the next may start: stored before each
+    /// attempt, so a restart neither forgets the backoff nor fires every
+    /// reply again at once.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -481,6 +491,8 @@ impl Store {
                     reply_handle: r.reply_handle.clone(),
                     ticket: r.ticket.map(TicketId::get),
                     created_at: now,
+                    attempts: 0,
+                    next_attempt_at: None,
                 };
                 let bytes = record::encode(OTHER_VERSION, &entry)
                     .map_err(|e| ConflictableTransactionError::Abort(TxAbort::Encode(e)))?;
@@ -770,7 +782,59 @@ impl Store {
             .collect()
     }
 
-    /// Removes a delivered reply; `false` if it was already gone.
+    /// Up to `limit` queued replies with ids above `after`, oldest first.
+    pub fn outbox_after(&self, after: u64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let Some(from) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        self.outbox
+            .range(from.to_be_bytes()..)
+            .values()
+            .take(limit)
+            .map(|v| record::decode_v1("outbox", &v?))
+            .collect()
+    }
+
+    /// The id the next queued reply will get.
+    pub fn outbox_next_id(&self) -> Result<u64, StoreError> {
+        Ok(self.meta.get(NEXT_OUTBOX)?.and_then(|b| be_u64(&b)).unwrap_or(1))
+    }
+
+    pub fn outbox_get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        self.outbox
+            .get(id.to_be_bytes())?
+            .map(|v| record::decode_v1("outbox", &v))
+            .transpose()
+    }
+
+    /// Stores a reply's attempt count and next attempt time; `false` if it is
+    /// no longer queued (never re-creates a removed reply).
+    pub fn outbox_record_attempt(
+        &self,
+        id: u64,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(mut entry) = self.outbox_get(id)? else {
+            return Ok(false);
+        };
+        entry.attempts = attempts;
+        entry.next_attempt_at = Some(next_attempt_at);
+        let new = record::encode(OTHER_VERSION, &entry)?;
+        let key = id.to_be_bytes();
+        let mut written = false;
+        // Only the delivery worker changes queued replies, but a removal
+        // between the read and the write must win: update in place only.
+        self.outbox.update_and_fetch(key, |old| {
+            written = old.is_some();
+            old.map(|_| new.clone())
+        })?;
+        Ok(written)
+    }
+
+    /// Removes a delivered reply; `false` if it was already gone. Not flushed:
+    /// the worker flushes once per batch of deliveries, before those groups'
+    /// next sends.
     pub fn outbox_remove(&self, id: u64) -> Result<bool, StoreError> {
         Ok(self.outbox.remove(id.to_be_bytes())?.is_some())
     }

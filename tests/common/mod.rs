@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -44,6 +45,10 @@ pub struct StandIn {
     status: Arc<AtomicU16>,
     /// Body to answer with (a platform's own success JSON).
     reply_body: Arc<Mutex<String>>,
+    /// Groups whose sends are received but not answered until released.
+    held: Arc<Mutex<HashSet<String>>>,
+    /// Requests received and still waiting for an answer.
+    waiting: Arc<AtomicU16>,
 }
 
 async fn record(
@@ -53,14 +58,26 @@ async fn record(
     body: Bytes,
 ) -> (StatusCode, String) {
     let status = StatusCode::from_u16(s.status.load(Ordering::SeqCst)).unwrap();
-    if status.is_success() {
-        s.received.lock().unwrap().push(Received {
-            path: uri.path().to_string(),
-            query: uri.query().unwrap_or("").to_string(),
-            headers,
-            body,
-        });
+    if !status.is_success() {
+        return (status, s.reply_body.lock().unwrap().clone());
     }
+    let group = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)["group_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    s.received.lock().unwrap().push(Received {
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or("").to_string(),
+        headers,
+        body,
+    });
+    // A held group: like a platform that posts the message and answers late
+    // (or never, if the caller has given up by then).
+    s.waiting.fetch_add(1, Ordering::SeqCst);
+    while s.held.lock().unwrap().contains(&group) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.waiting.fetch_sub(1, Ordering::SeqCst);
     (status, s.reply_body.lock().unwrap().clone())
 }
 
@@ -72,6 +89,8 @@ impl StandIn {
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
             reply_body: Arc::new(Mutex::new("{}".to_string())),
+            held: Arc::default(),
+            waiting: Arc::default(),
         };
         let app = Router::new().fallback(any(record)).with_state(s.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -89,6 +108,47 @@ impl StandIn {
 
     pub fn set_reply_body(&self, body: &str) {
         *self.reply_body.lock().unwrap() = body.to_string();
+    }
+
+    /// Sends to `group` are received but not answered until [`StandIn::release`].
+    pub fn hold(&self, group: &str) {
+        self.held.lock().unwrap().insert(group.to_string());
+    }
+
+    pub fn release(&self, group: &str) {
+        self.held.lock().unwrap().remove(group);
+    }
+
+    /// Requests received and not answered yet.
+    pub fn waiting(&self) -> u16 {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// The distinct `Idempotency-Key`s received: what a platform that
+    /// dedupes by key would have posted.
+    pub fn distinct_keys(&self) -> HashSet<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.headers.get("idempotency-key"))
+            .map(|v| v.to_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// Wait (up to 15 s) until some received request's JSON `group_id` is `group`.
+    pub async fn wait_for_group(&self, group: &str) -> bool {
+        for _ in 0..300 {
+            if self
+                .received()
+                .iter()
+                .any(|r| r.json()["group_id"] == group)
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -155,11 +215,22 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
-    /// POST a generic-webhook message; returns (status, body).
+    /// POST a generic-webhook message in group `g1`; returns (status, body).
     pub async fn say(&self, message_id: &str, sender: &str, text: &str) -> (u16, Value) {
+        self.say_in("g1", message_id, sender, text).await
+    }
+
+    /// [`TestApp::say`] in another group.
+    pub async fn say_in(
+        &self,
+        group: &str,
+        message_id: &str,
+        sender: &str,
+        text: &str,
+    ) -> (u16, Value) {
         let body = serde_json::json!({
             "message_id": message_id,
-            "group_id": "g1",
+            "group_id": group,
             "group_name": "阳光小区业主群",
             "sender_id": sender,
             "sender_name": sender,
