@@ -64,7 +64,10 @@ mod tests {
         let t0 = Instant::now();
         assert!(g.allow(who("a"), "help", t0));
         assert!(!g.allow(who("a"), "help", t0 + Duration::from_secs(59)));
-        assert!(g.allow(who("b"), "help", t0), "another sender is not affected");
+        assert!(
+            g.allow(who("b"), "help", t0),
+            "another sender is not affected"
+        );
         assert!(g.allow(who("a"), "help", t0 + WINDOW));
     }
 

@@ -1,7 +1,13 @@
 //! Crash test: `gongdan serve` as a real process, killed with SIGKILL at random
 //! moments while messages pour in, restarted each time. Afterwards every
 //! acknowledged message has exactly one effect, none has two, the event log
-//! matches ticket states, and every queued reply is delivered.
+//! matches ticket states, and every queued reply is delivered once.
+//!
+//! Replies are delivered during the killing too (the stand-in is up every
+//! other cycle), one send at a time. The stand-in dedupes by
+//! `Idempotency-Key` as a platform would: every reply's key must arrive, and
+//! a raw duplicate is allowed only for a send in flight at a kill (at most
+//! one per kill).
 
 mod common;
 
@@ -19,7 +25,9 @@ use serde_json::json;
 const CYCLES: usize = 20;
 const WORKERS: usize = 8;
 
-fn start_server(data: &Path, rules: &Path, port: u16, reply_url: &str) -> Child {
+/// `in_flight`: the outbox's `max_in_flight` (1 while killing, so at most
+/// one delivery is unconfirmed at any kill).
+fn start_server(data: &Path, rules: &Path, port: u16, reply_url: &str, in_flight: usize) -> Child {
     Command::new(env!("CARGO_BIN_EXE_gongdan"))
         .arg("serve")
         .env("GONGDAN__SERVER__BIND", format!("127.0.0.1:{port}"))
@@ -30,6 +38,8 @@ fn start_server(data: &Path, rules: &Path, port: u16, reply_url: &str) -> Child 
         .env("GONGDAN__OUTBOX__INITIAL_BACKOFF_MS", "50")
         .env("GONGDAN__OUTBOX__MAX_BACKOFF_MS", "200")
         .env("GONGDAN__OUTBOX__PER_GROUP_PER_MINUTE", "1000")
+        .env("GONGDAN__OUTBOX__SEND_TIMEOUT_MS", "2000")
+        .env("GONGDAN__OUTBOX__MAX_IN_FLIGHT", in_flight.to_string())
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -79,7 +89,6 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let rules = copy_rules(root.path());
     let data = root.path().join("data");
     let platform = StandIn::start().await;
-    platform.set_up(false);
     let reply_url = platform.url("/send");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -98,7 +107,9 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let mut rng = rand::thread_rng();
 
     for cycle in 0..CYCLES {
-        let mut child = start_server(&data, &rules, port, &reply_url);
+        // Down half the time, so replies also queue up and wait across kills.
+        platform.set_up(cycle % 2 == 0);
+        let mut child = start_server(&data, &rules, port, &reply_url, 1);
         wait_healthy(&client, port, &mut child).await;
         let deadline = Instant::now() + Duration::from_millis(rng.gen_range(50..600));
         let mut tasks = Vec::new();
@@ -159,7 +170,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
 
     // Bring the platform up and let one last server deliver everything.
     platform.set_up(true);
-    let mut child = start_server(&data, &rules, port, &reply_url);
+    let mut child = start_server(&data, &rules, port, &reply_url, 32);
     wait_healthy(&client, port, &mut child).await;
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
     let started = Instant::now();
@@ -253,13 +264,23 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         .iter()
         .map(|r| r.json()["text"].as_str().unwrap_or("").to_string())
         .collect();
+    // Outbox ids are handed out 1, 2, 3, ...: every one must have arrived.
+    let next_id = store.outbox_next_id().unwrap();
+    let keys = platform.distinct_keys();
+    let missing: Vec<u64> = (1..next_id)
+        .filter(|id| !keys.contains(&format!("gongdan-{id}")))
+        .collect();
+    let raw_duplicates = received.len() - keys.len();
     let acked = sent.iter().filter(|s| s.acked).count();
     println!(
         "crash test: {CYCLES} SIGKILL cycles, {} messages sent, {acked} acknowledged, {} tickets, \
-         {lost} lost, {duplicated} duplicated, {} replies delivered of {replies_expected} queued",
+         {lost} lost, {duplicated} duplicated, {} replies queued, {} delivered ({} distinct keys, \
+         {raw_duplicates} raw duplicates)",
         sent.len(),
         all.len(),
-        received.len()
+        next_id - 1,
+        received.len(),
+        keys.len()
     );
     assert!(
         acked > CYCLES * 5,
@@ -273,4 +294,21 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         received.len()
     );
     assert!(!texts.is_empty());
+    assert!(
+        store.dead_letters().unwrap().is_empty(),
+        "replies dead-lettered"
+    );
+    assert!(missing.is_empty(), "replies never delivered: {missing:?}");
+    assert_eq!(keys.len() as u64, next_id - 1, "keys that are no reply's");
+    assert_eq!(
+        received.len(),
+        received
+            .iter()
+            .filter(|r| r.headers.contains_key("idempotency-key"))
+            .count()
+    );
+    assert!(
+        raw_duplicates <= CYCLES,
+        "{raw_duplicates} replies posted twice in {CYCLES} kills"
+    );
 }

@@ -536,7 +536,9 @@ async fn a_hanging_group_does_not_hold_up_the_others() {
     for g in ["a", "b", "c"] {
         app.say_in(g, &format!("m-{g}"), "li", COMPLAINT).await;
     }
-    let got = platform.wait_for(4).await;
+    // Well within the HTTP client's own 15 s timeout, which would free a
+    // worker that waits for every send of a pass.
+    let got = platform.wait_for_within(4, Duration::from_secs(5)).await;
     assert_eq!(got.len(), 4, "the other groups waited for the stuck send");
     assert_eq!(platform.waiting(), 1, "the stuck send is still open");
     platform.release("stuck");
@@ -596,6 +598,8 @@ async fn a_restart_keeps_the_backoff_of_a_failing_reply() {
     let pending = app.service.store().outbox_pending(10).unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].attempts, 1);
-    assert!(pending[0].next_attempt_at.is_some_and(|at| at > chrono::Utc::now()));
+    assert!(pending[0]
+        .next_attempt_at
+        .is_some_and(|at| at > chrono::Utc::now()));
     app.stop().await;
 }

@@ -185,21 +185,23 @@ impl Worker {
         let entry = match store.outbox_get(id) {
             Ok(Some(e)) => e,
             Ok(None) => {
+                self.queues.not_sent(&key);
                 self.queues.drop_head(&key, id);
                 return None;
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a queued reply");
                 let at = now + self.max;
+                self.queues.not_sent(&key);
                 self.queues.retry_at(&key, at);
                 return Some(at);
             }
         };
-        let give_up = chrono::Duration::hours(i64::from(
-            self.service.config().outbox.give_up_after_hours,
-        ));
+        let give_up =
+            chrono::Duration::hours(i64::from(self.service.config().outbox.give_up_after_hours));
         if Utc::now() - entry.created_at > give_up {
             dead_letter(&self.service, &entry, "gave up after the retry window");
+            self.queues.not_sent(&key);
             self.queues.drop_head(&key, id);
             return None;
         }
@@ -210,6 +212,7 @@ impl Worker {
             .filter(|d| !d.is_zero())
         {
             let at = now + wait;
+            self.queues.not_sent(&key);
             self.queues.retry_at(&key, at);
             return Some(at);
         }
@@ -217,11 +220,13 @@ impl Worker {
             // The platform was switched off; keep the reply until the
             // retry window runs out in case it comes back.
             let at = now + self.max;
+            self.queues.not_sent(&key);
             self.queues.retry_at(&key, at);
             return Some(at);
         };
         if !adapter.sends() {
             // Answered in the webhook response already (no send API configured).
+            self.queues.not_sent(&key);
             match store.outbox_remove(id) {
                 Ok(_) => self.queues.drop_head(&key, id),
                 Err(_) => self.queues.delivered(&key, id),

@@ -93,8 +93,17 @@ impl Queues {
             self.in_flight += 1;
             due.start.push((key.clone(), head));
         }
-        self.groups.retain(|_, g| !g.ids.is_empty() || !g.sent.is_empty());
+        self.groups
+            .retain(|_, g| !g.ids.is_empty() || !g.sent.is_empty());
         due
+    }
+
+    /// The head [`Queues::due`] just started was not sent after all (gone,
+    /// given up, or not due yet): it takes no rate-limit slot.
+    pub fn not_sent(&mut self, key: &GroupKey) {
+        if let Some(g) = self.groups.get_mut(key) {
+            g.sent.pop_back();
+        }
     }
 
     /// The head of `key` was accepted by the platform: never offer it again.

@@ -4,8 +4,9 @@
 //! message with an [`Action`] (a classified complaint, a parsed command, a
 //! command that failed to parse, or a notice), then [`Store::flush`] once for
 //! the batch before anyone is acknowledged. The
-//! delivery worker drains the outbox with [`Store::outbox_pending`] and
-//! [`Store::outbox_remove`]. The CLI uses `list`, `show_text` and the exports.
+//! delivery worker reads the outbox with [`Store::outbox_after`], records
+//! attempts with [`Store::outbox_record_attempt`] and removes delivered
+//! replies with [`Store::outbox_remove`]. The CLI uses `list`, `show_text` and the exports.
 
 mod apply;
 pub mod command;

@@ -797,7 +797,11 @@ impl Store {
 
     /// The id the next queued reply will get.
     pub fn outbox_next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.meta.get(NEXT_OUTBOX)?.and_then(|b| be_u64(&b)).unwrap_or(1))
+        Ok(self
+            .meta
+            .get(NEXT_OUTBOX)?
+            .and_then(|b| be_u64(&b))
+            .unwrap_or(1))
     }
 
     pub fn outbox_get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {

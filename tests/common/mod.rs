@@ -157,7 +157,12 @@ impl StandIn {
 
     /// Wait until at least `n` requests arrived (up to 15 s), then return them all.
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        for _ in 0..300 {
+        self.wait_for_within(n, Duration::from_secs(15)).await
+    }
+
+    /// [`StandIn::wait_for`] with a shorter patience.
+    pub async fn wait_for_within(&self, n: usize, patience: Duration) -> Vec<Received> {
+        for _ in 0..patience.as_millis() / 50 {
             if self.received.lock().unwrap().len() >= n {
                 break;
             }
