@@ -483,11 +483,16 @@ async fn a_flood_of_help_in_one_group_does_not_hold_up_another_groups_reply() {
     for t in tasks {
         t.await.unwrap();
     }
+    let asked = std::time::Instant::now();
     let (status, _) = app.say_in("quiet", "c1", "zhang", COMPLAINT).await;
     assert_eq!(status, 200);
     assert!(
         platform.wait_for_group("quiet").await,
         "the quiet group's reply waited behind the busy group's queue"
+    );
+    println!(
+        "quiet group's reply behind 600 queued: {:?}",
+        asked.elapsed()
     );
     let busy = platform
         .received()
@@ -533,6 +538,7 @@ async fn a_hanging_group_does_not_hold_up_the_others() {
     platform.hold("stuck");
     app.say_in("stuck", "s1", "zhang", COMPLAINT).await;
     assert!(platform.wait_for_group("stuck").await);
+    let asked = std::time::Instant::now();
     for g in ["a", "b", "c"] {
         app.say_in(g, &format!("m-{g}"), "li", COMPLAINT).await;
     }
@@ -540,6 +546,10 @@ async fn a_hanging_group_does_not_hold_up_the_others() {
     // worker that waits for every send of a pass.
     let got = platform.wait_for_within(4, Duration::from_secs(5)).await;
     assert_eq!(got.len(), 4, "the other groups waited for the stuck send");
+    println!(
+        "3 groups' replies beside a hanging one: {:?}",
+        asked.elapsed()
+    );
     assert_eq!(platform.waiting(), 1, "the stuck send is still open");
     platform.release("stuck");
     app.stop().await;
