@@ -613,3 +613,31 @@ async fn a_restart_keeps_the_backoff_of_a_failing_reply() {
         .is_some_and(|at| at > chrono::Utc::now()));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_delivered_reply_whose_removal_fails_is_not_sent_again() {
+    let (_root, platform, app) = app_with_platform(|_| {}).await;
+    // As on a full disk: the platform takes the reply, the store cannot drop it.
+    app.service.store().fail_outbox_removals(usize::MAX);
+    app.say("m1", "zhang", COMPLAINT).await;
+    assert_eq!(platform.wait_for(1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.service.store().outbox_len(), 1, "the removal failed");
+    assert_eq!(
+        platform.received().len(),
+        1,
+        "a delivered reply was re-sent"
+    );
+
+    // Space again: the removal is retried and goes through.
+    app.service.store().fail_outbox_removals(0);
+    for _ in 0..100 {
+        if app.service.store().outbox_len() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.service.store().outbox_len(), 0);
+    assert_eq!(platform.received().len(), 1);
+    app.stop().await;
+}

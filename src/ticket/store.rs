@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveTime, Offset, TimeZone, Utc};
@@ -315,6 +316,8 @@ pub struct Store {
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
     write_lock: Arc<Mutex<()>>,
+    /// Test hook: this many coming `outbox_remove` calls fail (a full disk).
+    failing_removals: Arc<AtomicUsize>,
 }
 
 /// Why a commit transaction gave up.
@@ -352,6 +355,7 @@ impl Store {
             dead_letters: db.open_tree("dead_letters")?,
             db,
             write_lock: Arc::new(Mutex::new(())),
+            failing_removals: Arc::default(),
         })
     }
 
@@ -840,6 +844,13 @@ impl Store {
     /// the worker flushes once per batch of deliveries, before those groups'
     /// next sends.
     pub fn outbox_remove(&self, id: u64) -> Result<bool, StoreError> {
+        let failing = self.failing_removals.load(Ordering::Relaxed);
+        if failing > 0 {
+            self.failing_removals.store(failing - 1, Ordering::Relaxed);
+            return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(
+                "removal failed (test hook)",
+            ))));
+        }
         Ok(self.outbox.remove(id.to_be_bytes())?.is_some())
     }
 
@@ -913,6 +924,13 @@ impl Store {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Makes the next `n` [`Store::outbox_remove`] calls fail, as on a full
+    /// disk, for tests of the delivery worker.
+    #[doc(hidden)]
+    pub fn fail_outbox_removals(&self, n: usize) {
+        self.failing_removals.store(n, Ordering::Relaxed);
     }
 
     /// Raw access to a tree, for tests that write old-format records.
