@@ -132,20 +132,22 @@ pub async fn run(service: Arc<Service>, client: reqwest::Client) {
             let client = client.clone();
             sends.spawn(async move {
                 let adapter = svc.adapter(&entry.platform).expect("checked above");
+                let idempotency_key = format!("gongdan-{}", entry.id);
                 let out = Outgoing {
                     group_id: &entry.group_id,
                     text: &entry.text,
                     reply_handle: entry.reply_handle.as_deref(),
                     ticket: entry.ticket,
+                    idempotency_key: &idempotency_key,
                 };
-                let result =
-                    match tokio::time::timeout(SEND_TIMEOUT, adapter.send(&client, &out)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(SendError::Retry {
-                            reason: "send timed out".into(),
-                            after: None,
-                        }),
-                    };
+                let send = svc.send_reply(&client, adapter, &out);
+                let result = match tokio::time::timeout(SEND_TIMEOUT, send).await {
+                    Ok(r) => r,
+                    Err(_) => Err(SendError::Retry {
+                        reason: "send timed out".into(),
+                        after: None,
+                    }),
+                };
                 (entry, result)
             });
         }

@@ -673,6 +673,7 @@ mod tests {
             text: "工单 #1001 已办结",
             reply_handle,
             ticket: Some(1001),
+            idempotency_key: "gongdan-1",
         };
         let client = reqwest::Client::new();
         for (group, handle) in [("@@77aa", None), ("@@77aa", Some("")), ("", None)] {
