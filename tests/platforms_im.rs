@@ -683,25 +683,21 @@ async fn telegram_group_upgraded_to_a_supergroup_stays_one_group_and_replies_fol
     app.stop().await;
 }
 
-#[tokio::test]
-async fn telegram_send_error_naming_the_supergroup_is_remembered_for_later_replies() {
-    let root = tempfile::tempdir().unwrap();
-    // A Bot API stand-in for which the old group id is gone.
-    let chats: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let seen = Arc::clone(&chats);
+/// A Bot API stand-in that answers each `sendMessage` body with `answer` and
+/// records the bodies; returns its base URL and the record.
+async fn bot_api(answer: fn(&Value) -> Option<String>) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let bodies: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = Arc::clone(&bodies);
     let api = Router::new().route(
         "/{*path}",
         post(move |axum::Json(body): axum::Json<Value>| {
             let seen = Arc::clone(&seen);
             async move {
-                seen.lock().unwrap().push(body["chat_id"].clone());
-                if body["chat_id"] == json!(TG_OLD_GROUP) {
-                    (
-                        StatusCode::BAD_REQUEST,
-                        format!(r#"{{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{{"migrate_to_chat_id":{TG_SUPERGROUP}}}}}"#),
-                    )
-                } else {
-                    (StatusCode::OK, r#"{"ok":true,"result":{}}"#.to_string())
+                let refusal = answer(&body);
+                seen.lock().unwrap().push(body);
+                match refusal {
+                    Some(error) => (StatusCode::BAD_REQUEST, error),
+                    None => (StatusCode::OK, r#"{"ok":true,"result":{}}"#.to_string()),
                 }
             }
         }),
@@ -709,36 +705,52 @@ async fn telegram_send_error_naming_the_supergroup_is_remembered_for_later_repli
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    (base, bodies)
+}
+
+/// Wait until `bodies` holds at least `n` (up to 10 s), and a little longer
+/// for late extras; then return them.
+async fn bodies_after(bodies: &Arc<Mutex<Vec<Value>>>, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        if bodies.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    bodies.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn telegram_send_error_naming_the_supergroup_is_remembered_for_later_replies() {
+    let root = tempfile::tempdir().unwrap();
+    // The old group id is gone; Telegram names the supergroup.
+    let (base, bodies) = bot_api(|body| {
+        (body["chat_id"] == json!(TG_OLD_GROUP)).then(|| {
+            format!(r#"{{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{{"migrate_to_chat_id":{TG_SUPERGROUP}}}}}"#)
+        })
+    })
+    .await;
     let mut config = telegram_config(root.path(), base);
     config.roles.officers.push("telegram:777".into());
     let app = spawn_app(config).await;
     let secret = Some("tg-s3cret_1");
-    let wait_for = |n: usize| {
-        let chats = Arc::clone(&chats);
-        async move {
-            for _ in 0..200 {
-                if chats.lock().unwrap().len() >= n {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            chats.lock().unwrap().clone()
-        }
+    let chats = |bodies: Vec<Value>| -> Vec<Value> {
+        bodies.iter().map(|b| b["chat_id"].clone()).collect()
     };
 
     let complaint = telegram_update_in(1, TG_OLD_GROUP, "group", 5123456789, COMPLAINT);
     post_telegram(&app, &complaint, secret).await;
     let n = tickets(&app)[0].id.get();
     assert_eq!(
-        wait_for(2).await,
+        chats(bodies_after(&bodies, 2).await),
         vec![json!(TG_OLD_GROUP), json!(TG_SUPERGROUP)]
     );
     // An officer claims it from the supergroup; the reply goes straight there.
     let claim = telegram_update_in(2, TG_SUPERGROUP, "supergroup", 777, &format!("#认领 {n}"));
     post_telegram(&app, &claim, secret).await;
     assert_eq!(
-        wait_for(3).await,
+        chats(bodies_after(&bodies, 3).await),
         vec![
             json!(TG_OLD_GROUP),
             json!(TG_SUPERGROUP),
@@ -747,6 +759,32 @@ async fn telegram_send_error_naming_the_supergroup_is_remembered_for_later_repli
     );
     let t = &tickets(&app)[0];
     assert_eq!(t.officer.as_ref().map(|o| o.id.as_str()), Some("777"));
+    assert_eq!(app.service.store().outbox_len(), 0);
+    assert!(app.service.store().dead_letters().unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn telegram_reply_to_a_deleted_topic_goes_to_general() {
+    let root = tempfile::tempdir().unwrap();
+    let (base, bodies) = bot_api(|body| {
+        body.get("message_thread_id").map(|_| {
+            r#"{"ok":false,"error_code":400,"description":"Bad Request: message thread not found"}"#
+                .to_string()
+        })
+    })
+    .await;
+    let app = spawn_app(telegram_config(root.path(), base)).await;
+    let mut in_topic = telegram_update(734159050, COMPLAINT);
+    in_topic["message"]["message_thread_id"] = json!(42);
+    in_topic["message"]["is_topic_message"] = json!(true);
+    post_telegram(&app, &in_topic, Some("tg-s3cret_1")).await;
+
+    let got = bodies_after(&bodies, 2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["message_thread_id"], json!(42));
+    assert!(got[1].get("message_thread_id").is_none());
+    assert!(got[1].get("reply_parameters").is_none(), "{}", got[1]);
     assert_eq!(app.service.store().outbox_len(), 0);
     assert!(app.service.store().dead_letters().unwrap().is_empty());
     app.stop().await;

@@ -364,19 +364,51 @@ impl Telegram {
             Ok(id) => json!(id),
             Err(_) => json!(out.group_id),
         };
-        let mut body = json!({ "chat_id": chat_id, "text": out.text });
+        let plain = json!({ "chat_id": chat_id, "text": out.text });
         let reply = out
             .reply_handle
             .and_then(|h| serde_json::from_str::<Handle>(h).ok())
             .and_then(|h| h.reply_fields(out.group_id));
-        if let (Some(fields), Some(obj)) = (reply, body.as_object_mut()) {
+        let Some(fields) = reply else {
+            return self.send_message(client, token, &plain).await;
+        };
+        let mut body = plain.clone();
+        if let Some(obj) = body.as_object_mut() {
             obj.extend(fields);
         }
+        match self.send_message(client, token, &body).await {
+            // The topic was deleted or closed since: say it in General instead.
+            Err(SendError::Permanent(reason)) if topic_gone(&reason) => {
+                self.send_message(client, token, &plain).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_message(
+        &self,
+        client: &reqwest::Client,
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<Sent, SendError> {
         // Built here and dropped here: the URL holds the token.
         let url = format!("{}/bot{}/sendMessage", self.api_base, token.expose());
-        let (status, header_after, text) = fetch(client.post(url).json(&body)).await?;
+        let (status, header_after, text) = fetch(client.post(url).json(body)).await?;
         classify_response(status.as_u16(), header_after, &text)
     }
+}
+
+/// Whether a refusal means the reply's forum topic is no longer there to post in
+/// ("Bad Request: message thread not found", "TOPIC_CLOSED", "TOPIC_DELETED", …).
+fn topic_gone(reason: &str) -> bool {
+    [
+        "thread not found",
+        "TOPIC_CLOSED",
+        "TOPIC_DELETED",
+        "TOPIC_ID_INVALID",
+    ]
+    .iter()
+    .any(|m| reason.contains(m))
 }
 
 /// Read a Bot API answer: `{"ok": true, ...}` or
