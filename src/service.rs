@@ -15,7 +15,7 @@ use crate::classify::classify;
 use crate::config::Config;
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
-use crate::platform::{Adapter, Answer};
+use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
 use crate::ticket::{
@@ -207,6 +207,75 @@ impl Service {
         } else {
             Action::Silent
         }
+    }
+
+    /// Record that a group now lives under another id, durably: a webhook
+    /// announcing it is answered only after this returns.
+    pub async fn record_group_move(
+        &self,
+        platform: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), ServiceError> {
+        let store = self.store.clone();
+        let (p, f, t) = (platform.to_string(), from.to_string(), to.to_string());
+        let recorded = tokio::task::spawn_blocking(move || {
+            let recorded = store.record_group_move(&p, &f, &t)?;
+            store.flush()?;
+            Ok::<_, StoreError>(recorded)
+        })
+        .await??;
+        if recorded {
+            tracing::info!(
+                platform,
+                from,
+                to,
+                "group moved; its replies go to the new id"
+            );
+            self.metrics.message(platform, "group_moved");
+        }
+        Ok(())
+    }
+
+    /// Deliver one reply through `adapter` to where its group lives now: the
+    /// id recorded by [`Self::record_group_move`], and a move the platform
+    /// reports while sending is recorded before the reply goes to the new id.
+    pub async fn send_reply(
+        &self,
+        client: &reqwest::Client,
+        adapter: &Adapter,
+        out: &Outgoing<'_>,
+    ) -> Result<(), SendError> {
+        let platform = adapter.name();
+        let mut target = self
+            .store
+            .group_send_id(platform, out.group_id)
+            .map_err(|e| SendError::Retry {
+                reason: format!("cannot read group moves: {e}"),
+                after: None,
+            })?;
+        // A Telegram group moves once (to a supergroup); a second move in one
+        // send is the platform going round in circles.
+        for _ in 0..2 {
+            let here = Outgoing {
+                group_id: &target,
+                ..out.clone()
+            };
+            match adapter.send(client, &here).await? {
+                Sent::Posted => return Ok(()),
+                Sent::Moved(to) => {
+                    if let Err(e) = self.record_group_move(platform, &target, &to).await {
+                        // This reply still goes to the new id; the next one
+                        // learns the move again.
+                        tracing::error!(error = %e, "cannot record a group move");
+                    }
+                    target = to;
+                }
+            }
+        }
+        Err(SendError::Permanent(
+            "the group moved again after moving".into(),
+        ))
     }
 
     /// Close every ticket that has waited in `resolved` longer than

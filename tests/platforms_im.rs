@@ -601,3 +601,191 @@ async fn telegram_429_waits_retry_after_before_trying_again() {
     assert_eq!(app.service.store().outbox_len(), 0);
     app.stop().await;
 }
+
+/// A group message from `sender` in the chat `chat` of Telegram type `kind`.
+fn telegram_update_in(update_id: i64, chat: i64, kind: &str, sender: i64, text: &str) -> Value {
+    let mut u = telegram_update(update_id, text);
+    u["message"]["chat"] = json!({"id": chat, "title": "阳光小区业主群", "type": kind});
+    u["message"]["from"]["id"] = json!(sender);
+    u
+}
+
+const TG_OLD_GROUP: i64 = -4012345678;
+const TG_SUPERGROUP: i64 = -1004012345678;
+
+#[tokio::test]
+async fn telegram_reply_stays_in_the_forum_topic_and_quotes_the_message() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    platform.set_reply_body(r#"{"ok":true,"result":{}}"#);
+    let app = spawn_app(telegram_config(root.path(), platform.url(""))).await;
+
+    // A complaint in the topic "5号楼" of a forum supergroup.
+    let mut in_topic = telegram_update(734159040, COMPLAINT);
+    in_topic["message"]["chat"]["is_forum"] = json!(true);
+    in_topic["message"]["message_thread_id"] = json!(42);
+    in_topic["message"]["is_topic_message"] = json!(true);
+    post_telegram(&app, &in_topic, Some("tg-s3cret_1")).await;
+    let got = platform.wait_for(1).await;
+    let sent = got[0].json();
+    assert_eq!(sent["chat_id"], json!(TG_CHAT));
+    assert_eq!(sent["message_thread_id"], json!(42), "{sent}");
+    assert_eq!(
+        sent["reply_parameters"],
+        json!({"message_id": 1365, "allow_sending_without_reply": true})
+    );
+
+    // In General (no topic) the reply quotes the message and names no thread.
+    let mut general = telegram_update(734159041, "#帮助");
+    general["message"]["message_id"] = json!(1400);
+    general["message"]["chat"]["is_forum"] = json!(true);
+    post_telegram(&app, &general, Some("tg-s3cret_1")).await;
+    let got = platform.wait_for(2).await;
+    let sent = got[1].json();
+    assert!(sent.get("message_thread_id").is_none(), "{sent}");
+    assert_eq!(sent["reply_parameters"]["message_id"], json!(1400));
+    settle(&platform, 2).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn telegram_group_upgraded_to_a_supergroup_stays_one_group_and_replies_follow_it() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    platform.set_reply_body(r#"{"ok":true,"result":{}}"#);
+    platform.set_up(false);
+    let app = spawn_app(telegram_config(root.path(), platform.url(""))).await;
+    let secret = Some("tg-s3cret_1");
+
+    let complaint = telegram_update_in(1, TG_OLD_GROUP, "group", 5123456789, COMPLAINT);
+    assert_eq!(post_telegram(&app, &complaint, secret).await.status(), 200);
+    // The reply is still pending when the group is upgraded.
+    let upgraded = json!({"update_id": 2, "message": {
+        "message_id": 1366, "from": {"id": 5123456789i64, "is_bot": false, "first_name": "三"},
+        "chat": {"id": TG_OLD_GROUP, "title": "阳光小区业主群", "type": "group"},
+        "date": 1718000100, "migrate_to_chat_id": TG_SUPERGROUP}});
+    assert_eq!(post_telegram(&app, &upgraded, secret).await.status(), 200);
+    // A neighbour reports the same thing from the supergroup.
+    let again = telegram_update_in(3, TG_SUPERGROUP, "supergroup", 5987654321, COMPLAINT);
+    assert_eq!(post_telegram(&app, &again, secret).await.status(), 200);
+
+    let stored = tickets(&app);
+    assert_eq!(stored.len(), 1, "one group, one ticket");
+    assert_eq!(stored[0].supporters.len(), 1, "{:?}", stored[0]);
+
+    platform.set_up(true);
+    let got = platform.wait_for(2).await;
+    let chats: Vec<Value> = got.iter().map(|r| r.json()["chat_id"].clone()).collect();
+    assert_eq!(chats, vec![json!(TG_SUPERGROUP), json!(TG_SUPERGROUP)]);
+    // The first reply quoted a message of the old group: no quote in the new one.
+    assert!(got[0].json().get("reply_parameters").is_none());
+    settle(&platform, 2).await;
+    app.stop().await;
+}
+
+/// A Bot API stand-in that answers each `sendMessage` body with `answer` and
+/// records the bodies; returns its base URL and the record.
+async fn bot_api(answer: fn(&Value) -> Option<String>) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let bodies: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = Arc::clone(&bodies);
+    let api = Router::new().route(
+        "/{*path}",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let refusal = answer(&body);
+                seen.lock().unwrap().push(body);
+                match refusal {
+                    Some(error) => (StatusCode::BAD_REQUEST, error),
+                    None => (StatusCode::OK, r#"{"ok":true,"result":{}}"#.to_string()),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    (base, bodies)
+}
+
+/// Wait until `bodies` holds at least `n` (up to 10 s), and a little longer
+/// for late extras; then return them.
+async fn bodies_after(bodies: &Arc<Mutex<Vec<Value>>>, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        if bodies.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    bodies.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn telegram_send_error_naming_the_supergroup_is_remembered_for_later_replies() {
+    let root = tempfile::tempdir().unwrap();
+    // The old group id is gone; Telegram names the supergroup.
+    let (base, bodies) = bot_api(|body| {
+        (body["chat_id"] == json!(TG_OLD_GROUP)).then(|| {
+            format!(r#"{{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{{"migrate_to_chat_id":{TG_SUPERGROUP}}}}}"#)
+        })
+    })
+    .await;
+    let mut config = telegram_config(root.path(), base);
+    config.roles.officers.push("telegram:777".into());
+    let app = spawn_app(config).await;
+    let secret = Some("tg-s3cret_1");
+    let chats = |bodies: Vec<Value>| -> Vec<Value> {
+        bodies.iter().map(|b| b["chat_id"].clone()).collect()
+    };
+
+    let complaint = telegram_update_in(1, TG_OLD_GROUP, "group", 5123456789, COMPLAINT);
+    post_telegram(&app, &complaint, secret).await;
+    let n = tickets(&app)[0].id.get();
+    assert_eq!(
+        chats(bodies_after(&bodies, 2).await),
+        vec![json!(TG_OLD_GROUP), json!(TG_SUPERGROUP)]
+    );
+    // An officer claims it from the supergroup; the reply goes straight there.
+    let claim = telegram_update_in(2, TG_SUPERGROUP, "supergroup", 777, &format!("#认领 {n}"));
+    post_telegram(&app, &claim, secret).await;
+    assert_eq!(
+        chats(bodies_after(&bodies, 3).await),
+        vec![
+            json!(TG_OLD_GROUP),
+            json!(TG_SUPERGROUP),
+            json!(TG_SUPERGROUP)
+        ]
+    );
+    let t = &tickets(&app)[0];
+    assert_eq!(t.officer.as_ref().map(|o| o.id.as_str()), Some("777"));
+    assert_eq!(app.service.store().outbox_len(), 0);
+    assert!(app.service.store().dead_letters().unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn telegram_reply_to_a_deleted_topic_goes_to_general() {
+    let root = tempfile::tempdir().unwrap();
+    let (base, bodies) = bot_api(|body| {
+        body.get("message_thread_id").map(|_| {
+            r#"{"ok":false,"error_code":400,"description":"Bad Request: message thread not found"}"#
+                .to_string()
+        })
+    })
+    .await;
+    let app = spawn_app(telegram_config(root.path(), base)).await;
+    let mut in_topic = telegram_update(734159050, COMPLAINT);
+    in_topic["message"]["message_thread_id"] = json!(42);
+    in_topic["message"]["is_topic_message"] = json!(true);
+    post_telegram(&app, &in_topic, Some("tg-s3cret_1")).await;
+
+    let got = bodies_after(&bodies, 2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["message_thread_id"], json!(42));
+    assert!(got[1].get("message_thread_id").is_none());
+    assert!(got[1].get("reply_parameters").is_none(), "{}", got[1]);
+    assert_eq!(app.service.store().outbox_len(), 0);
+    assert!(app.service.store().dead_letters().unwrap().is_empty());
+    app.stop().await;
+}

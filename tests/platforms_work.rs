@@ -506,6 +506,33 @@ async fn dingtalk_redelivered_message_makes_one_ticket_and_one_reply() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn dingtalk_voice_message_is_read_through_its_speech_recognition() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    let app = spawn_app(dingtalk_config(root.path(), &platform)).await;
+    let hook = platform.url("/robot/sendBySession?session=v1");
+    let mut msg = dingtalk_message("msgV1", "", &hook, (now() + 3600) * 1000);
+    let fields = msg.as_object_mut().unwrap();
+    fields.remove("text");
+    fields.insert("msgtype".into(), json!("audio"));
+    fields.insert(
+        "content".into(),
+        json!({"duration": 4000, "downloadCode": "dc-voice-1", "recognition": COMPLAINT}),
+    );
+    assert_eq!(
+        dingtalk_post(&app, &msg, now() * 1000, DT_SECRET).await,
+        200
+    );
+    let stored = app.service.store().list(&Default::default()).unwrap();
+    assert_eq!(stored.len(), 1, "the spoken complaint is a ticket");
+    assert_eq!(stored[0].text, COMPLAINT);
+    assert_eq!(stored[0].category, "clutter");
+    let got = platform.wait_for(1).await;
+    assert_eq!(got[0].path, "/robot/sendBySession");
+    app.stop().await;
+}
+
 // ---------------------------------------------------------------- WeCom
 
 const WC_TOKEN: &str = "wecomToken42";
@@ -1035,5 +1062,65 @@ async fn feishu_refreshes_an_expired_token_once_and_retries() {
         0,
         "one send call, no retry round"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn feishu_retried_reply_carries_the_same_uuid() {
+    use axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    // Token on request; the reply API fails once (the answer is lost), then works.
+    let uuids: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = uuids.clone();
+    let api = axum::Router::new()
+        .route(
+            feishu::TOKEN_PATH,
+            post(|| async {
+                axum::Json(
+                    json!({"code": 0, "msg": "ok", "tenant_access_token": "t-1", "expire": 7200}),
+                )
+            }),
+        )
+        .route(
+            "/open-apis/im/v1/messages/{id}/reply",
+            post(move |axum::Json(body): axum::Json<Value>| async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push(body["uuid"].clone());
+                if seen.len() == 1 {
+                    (axum::http::StatusCode::BAD_GATEWAY, axum::Json(json!({})))
+                } else {
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(json!({"code": 0, "msg": "success", "data": {}})),
+                    )
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let mut config = feishu_config(root.path(), &platform);
+    config.platforms.feishu.api_base = format!("http://{addr}");
+    let app = spawn_app(config).await;
+
+    feishu_say(
+        &app,
+        &feishu_event("ev-u1", "oc_g", "ou_a", "om_u1", COMPLAINT),
+    )
+    .await;
+    for _ in 0..200 {
+        if app.service.store().outbox_len() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let uuids = uuids.lock().unwrap().clone();
+    assert_eq!(uuids.len(), 2, "{uuids:?}");
+    let first = uuids[0].as_str().expect("a uuid is sent");
+    assert_eq!(uuids[1].as_str(), Some(first), "the retry reuses it");
+    assert!(first.starts_with("gongdan-"), "{first}");
+    assert!(first.len() <= 50, "Feishu's limit: {first}");
     app.stop().await;
 }

@@ -1316,3 +1316,60 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_group_that_changed_id_keeps_its_tickets_and_sends_to_the_new_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let mut env = Env::new();
+    env.store = Store::open(&path).expect("open");
+    let first = env.complain(
+        "old",
+        "r1",
+        "5号楼消防通道被堵",
+        fire(Some("5号楼"), "消防通道 堵"),
+    );
+    let n = first.ticket.expect("ticket").get();
+    assert!(env.store.record_group_move(P, "old", "new").expect("move"));
+    assert!(
+        !env.store.record_group_move(P, "old", "new").expect("again"),
+        "known already"
+    );
+    assert!(!env.store.record_group_move(P, "new", "new").expect("self"));
+    assert_eq!(env.store.group_send_id(P, "old").expect("read"), "new");
+    assert_eq!(env.store.group_send_id(P, "new").expect("read"), "new");
+    assert_eq!(env.store.group_send_id(P, "other").expect("read"), "other");
+
+    // Survives a restart; a message from the new id joins the old group's ticket.
+    drop(env.store);
+    env.store = Store::open(&path).expect("reopen");
+    let joined = env.complain(
+        "new",
+        "r2",
+        "5号楼消防通道又被堵",
+        fire(Some("5号楼"), "消防通道 堵"),
+    );
+    assert_eq!(joined.ticket.map(|t| t.get()), Some(n));
+    assert_eq!(env.get(n).group_id, "old", "filed under the first id");
+    assert!(joined.replies.iter().all(|r| r.group_id == "old"));
+
+    // A second move follows on from the first; moving back undoes the redirect.
+    assert!(env
+        .store
+        .record_group_move(P, "new", "newer")
+        .expect("move"));
+    assert_eq!(env.store.group_send_id(P, "old").expect("read"), "newer");
+    assert_eq!(env.store.group_send_id(P, "new").expect("read"), "newer");
+    assert!(env
+        .store
+        .record_group_move(P, "newer", "old")
+        .expect("back"));
+    assert_eq!(env.store.group_send_id(P, "old").expect("read"), "old");
+    let other = env.complain(
+        "newer",
+        "r3",
+        "5号楼消防通道还是堵",
+        fire(Some("5号楼"), "消防通道 堵"),
+    );
+    assert_eq!(other.ticket.map(|t| t.get()), Some(n), "still one group");
+}

@@ -255,7 +255,8 @@ impl Worker {
                 ticket: entry.ticket,
                 idempotency_key: &idempotency_key,
             };
-            let outcome = match tokio::time::timeout(timeout, adapter.send(&client, &out)).await {
+            let send = svc.send_reply(&client, adapter, &out);
+            let outcome = match tokio::time::timeout(timeout, send).await {
                 Ok(r) => Outcome::Sent(r),
                 Err(_) => Outcome::TimedOut,
             };

@@ -8,6 +8,12 @@
 //! in the message's reply handle. Past that (or for a reply with no message
 //! behind it) the robot group-send API is used with an access token fetched
 //! from appKey/appSecret and cached here.
+//!
+//! Neither send API takes an idempotency key (the group-send request is
+//! `robotCode`, `openConversationId`, `msgKey`, `msgParam`, `coolAppCode`,
+//! `token` in DingTalk's SDKs; `msgKey` names the message template, e.g.
+//! `sampleText`, and dedupes nothing), so a retried reply whose answer was
+//! lost can be posted twice.
 
 use std::fmt;
 use std::time::Duration;
@@ -60,7 +66,7 @@ impl fmt::Debug for Dingtalk {
 struct Body {
     msgtype: Option<String>,
     text: Option<Text>,
-    /// Payload of `picture` / `richText` messages.
+    /// Payload of `picture`, `richText` and `audio` messages.
     content: Option<Value>,
     msg_id: Option<String>,
     create_at: Option<i64>,
@@ -203,6 +209,19 @@ impl Dingtalk {
                 (t, Vec::new())
             }
             "richText" | "picture" => content_parts(msgtype, body.content.as_ref()),
+            // A voice message: DingTalk's own speech-to-text is the complaint.
+            "audio" => {
+                let recognised = body
+                    .content
+                    .as_ref()
+                    .and_then(|c| c.get("recognition"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if recognised.trim().is_empty() {
+                    return Ok(Parsed::Ignored("voice message without recognised text"));
+                }
+                (recognised.to_string(), Vec::new())
+            }
             _ => return Ok(Parsed::Ignored("message type not handled")),
         };
         let sender_id = non_empty(body.sender_staff_id)
@@ -498,5 +517,26 @@ mod tests {
         };
         assert_eq!(m[0].text, "垃圾桶满了");
         assert_eq!(m[0].images, vec!["d1".to_string()]);
+    }
+
+    #[test]
+    fn voice_messages_are_read_through_their_recognition() {
+        let a = adapter();
+        let ts = "1577262236757";
+        let now = 1_577_262_236;
+        let mut body = message("x");
+        body["msgtype"] = json!("audio");
+        body.as_object_mut().unwrap().remove("text");
+        body["content"] =
+            json!({"duration": 4000, "downloadCode": "dc1", "recognition": "东门路灯坏了"});
+        let Ok(Parsed::Messages(m)) = a.parse(&request(&body, ts, &sign(ts, SECRET)), now) else {
+            panic!()
+        };
+        assert_eq!(m[0].text, "东门路灯坏了");
+        body["content"] = json!({"duration": 900, "downloadCode": "dc2"});
+        assert!(matches!(
+            a.parse(&request(&body, ts, &sign(ts, SECRET)), now),
+            Ok(Parsed::Ignored(_))
+        ));
     }
 }

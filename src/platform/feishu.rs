@@ -10,7 +10,9 @@
 //! Outbound: replies quote the resident's message (`…/messages/:id/reply`);
 //! a reply with no message to quote goes to the chat. Both need a
 //! `tenant_access_token`, fetched with the app's credentials and cached here
-//! until shortly before it expires.
+//! until shortly before it expires. Every attempt at one reply carries the
+//! same `uuid`, which Feishu honours for an hour: a retry after a lost answer
+//! is not posted twice.
 
 use std::fmt;
 use std::time::Duration;
@@ -237,6 +239,28 @@ fn millis_to_secs(v: Option<&Value>) -> Option<i64> {
     Some(ms / 1000)
 }
 
+/// Feishu's `uuid` limit (send and reply APIs: "最大长度：50 字符").
+const UUID_MAX: usize = 50;
+
+/// The `uuid` for a reply: its outbox key, plus a digest of where it goes and
+/// what it says. Outbox ids start again in a fresh or restored database, and
+/// Feishu would silently drop a new reply that reused a uuid within the hour;
+/// the digest keeps such a reply distinct.
+fn request_uuid(out: &Outgoing<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(out.group_id.as_bytes());
+    h.update([0]);
+    h.update(out.text.as_bytes());
+    let tag = hex::encode(&h.finalize()[..8]);
+    let key: String = out
+        .idempotency_key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(UUID_MAX - tag.len() - 1)
+        .collect();
+    format!("{key}-{tag}")
+}
+
 /// Message ids go into a URL path: accept only the characters Feishu uses.
 fn path_safe(id: &str) -> bool {
     !id.is_empty()
@@ -435,20 +459,21 @@ impl Feishu {
         out: &Outgoing<'_>,
     ) -> Result<(), SendError> {
         let content = json!({ "text": out.text }).to_string();
+        let uuid = request_uuid(out);
         let (url, body) = match out.reply_handle.filter(|id| path_safe(id)) {
             Some(message_id) => (
                 format!(
                     "{}/open-apis/im/v1/messages/{message_id}/reply",
                     self.api_base
                 ),
-                json!({ "msg_type": "text", "content": content }),
+                json!({ "msg_type": "text", "content": content, "uuid": uuid }),
             ),
             None => (
                 format!(
                     "{}/open-apis/im/v1/messages?receive_id_type=chat_id",
                     self.api_base
                 ),
-                json!({ "receive_id": out.group_id, "msg_type": "text", "content": content }),
+                json!({ "receive_id": out.group_id, "msg_type": "text", "content": content, "uuid": uuid }),
             ),
         };
         let mut refreshed = false;
@@ -775,6 +800,31 @@ mod tests {
             Err(PlatformError::BadCiphertext)
         ));
         assert!(path_safe("om_dc13264520392913993dd051dba21dcf"));
+    }
+
+    #[test]
+    fn request_uuid_is_stable_short_and_distinct() {
+        let out = |key, text| Outgoing {
+            group_id: "oc_group",
+            text,
+            reply_handle: None,
+            ticket: None,
+            idempotency_key: key,
+        };
+        let a = request_uuid(&out("gongdan-18446744073709551615", "已受理"));
+        assert_eq!(
+            a,
+            request_uuid(&out("gongdan-18446744073709551615", "已受理"))
+        );
+        assert!(a.starts_with("gongdan-18446744073709551615-"), "{a}");
+        assert!(a.len() <= UUID_MAX, "{a}");
+        // The same outbox id in a fresh database, another reply: another uuid.
+        assert_ne!(
+            a,
+            request_uuid(&out("gongdan-18446744073709551615", "已办结"))
+        );
+        let long = "k".repeat(80);
+        assert!(request_uuid(&out(&long, "x")).len() <= UUID_MAX);
         assert!(!path_safe("../../x"));
         assert!(!path_safe(""));
     }

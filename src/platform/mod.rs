@@ -48,6 +48,9 @@ pub enum Parsed {
     Handshake(WebhookResponse),
     /// A genuine event we do not act on (a private chat, a join notice, a heartbeat).
     Ignored(&'static str),
+    /// The group now lives under another id (a Telegram group upgraded to a
+    /// supergroup): recorded before the answer, so both ids stay one group.
+    GroupMoved { from: String, to: String },
 }
 
 /// The HTTP answer to a webhook, in the platform's own format.
@@ -124,6 +127,15 @@ pub struct Outgoing<'a> {
     /// The same for every attempt at this reply (`gongdan-<outbox id>`), so a
     /// platform that dedupes posts a reply sent twice once.
     pub idempotency_key: &'a str,
+}
+
+/// What a send that reached the platform came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    Posted,
+    /// Nothing was posted: the platform says the group now lives under this
+    /// id (Telegram's `migrate_to_chat_id`). Record it and send there.
+    Moved(String),
 }
 
 /// Why a send failed, and whether trying again can help.
@@ -335,19 +347,23 @@ impl Adapter {
         }
     }
 
+    /// Send one reply to `out.group_id` as given; following a group that
+    /// moved is the caller's part (`Service::send_reply`).
     pub async fn send(
         &self,
         client: &reqwest::Client,
         out: &Outgoing<'_>,
-    ) -> Result<(), SendError> {
-        match self {
+    ) -> Result<Sent, SendError> {
+        let posted = match self {
             Adapter::Generic(a) => a.send(client, out).await,
             Adapter::Onebot(a) => a.send(client, out).await,
             Adapter::Wechat(a) => a.send(client, out).await,
-            Adapter::Telegram(a) => a.send(client, out).await,
+            // Only Telegram groups change id.
+            Adapter::Telegram(a) => return a.send(client, out).await,
             Adapter::Feishu(a) => a.send(client, out).await,
             Adapter::Dingtalk(a) => a.send(client, out).await,
             Adapter::Wecom(a) => a.send(client, out).await,
-        }
+        };
+        posted.map(|()| Sent::Posted)
     }
 }

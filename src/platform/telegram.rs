@@ -4,15 +4,24 @@
 //! until it gets a 2xx, so `update_id` is the dedupe key. Only messages in
 //! groups and supergroups become [`InboundMessage`]s. The bot token is part of
 //! every API URL: nothing here logs a URL or puts one in an error.
+//!
+//! Replies quote the resident's message and stay in its forum topic, as the
+//! SDKs' `Message.reply` does (aiogram: `message_thread_id` only for topic
+//! messages, `reply_parameters`). A group upgraded to a supergroup changes id;
+//! both the service messages announcing it and the send error naming the new
+//! id are reported upwards, so the move is recorded once for the whole service.
+//! The Bot API has no idempotency key for `sendMessage`: a reply whose answer
+//! was lost can be posted twice.
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{
-    signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError, WebhookResponse,
+    fetch, signature, Answer, Outgoing, Parsed, PlatformError, RawRequest, SendError, Sent,
+    WebhookResponse,
 };
 use crate::config::{Secret, TelegramConfig};
 use crate::message::InboundMessage;
@@ -37,6 +46,16 @@ struct Update {
 
 #[derive(Deserialize)]
 struct Message {
+    message_id: Option<i64>,
+    /// The forum topic (or, outside forums, the reply chain) it belongs to.
+    message_thread_id: Option<i64>,
+    /// Set only for messages posted in a forum topic other than General.
+    #[serde(default)]
+    is_topic_message: bool,
+    /// Service message in the old group: it became this supergroup.
+    migrate_to_chat_id: Option<i64>,
+    /// Service message in the new supergroup: it was this group.
+    migrate_from_chat_id: Option<i64>,
     date: Option<i64>,
     chat: Option<Chat>,
     from: Option<User>,
@@ -81,6 +100,40 @@ struct Entity {
 #[derive(Deserialize)]
 struct PhotoSize {
     file_id: String,
+}
+
+/// What a reply needs from the message it answers, kept in `reply_handle`.
+/// Rows queued before handles existed carry none, and a handle that does not
+/// read is sent as a plain message, so any stored row still goes out.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Handle {
+    /// The chat the message was posted in. A reply that goes elsewhere (the
+    /// group moved since) neither quotes it nor names its topic.
+    chat: i64,
+    /// The resident's message, quoted by the reply.
+    message: i64,
+    /// Its forum topic; absent in General and in groups without topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thread: Option<i64>,
+}
+
+impl Handle {
+    /// The parts of `sendMessage` that answer this message in `chat_id`.
+    fn reply_fields(&self, chat_id: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        if chat_id.parse::<i64>().ok() != Some(self.chat) {
+            return None;
+        }
+        let mut fields = serde_json::Map::new();
+        if let Some(thread) = self.thread {
+            fields.insert("message_thread_id".into(), json!(thread));
+        }
+        // Sent even when the original was deleted meanwhile, rather than failing.
+        fields.insert(
+            "reply_parameters".into(),
+            json!({ "message_id": self.message, "allow_sending_without_reply": true }),
+        );
+        Some(fields)
+    }
 }
 
 /// Compare a token sent by Telegram with the configured one in constant time.
@@ -216,6 +269,18 @@ impl Telegram {
             return Ok(Parsed::Ignored("not a group chat"));
         }
         let chat_id = chat.id.ok_or(PlatformError::MissingField("chat.id"))?;
+        // Both sides of an upgrade announce it; recording it twice is harmless.
+        let moved = match (message.migrate_to_chat_id, message.migrate_from_chat_id) {
+            (Some(to), _) => Some((chat_id, to)),
+            (None, Some(from)) => Some((from, chat_id)),
+            (None, None) => None,
+        };
+        if let Some((from, to)) = moved.filter(|(from, to)| from != to) {
+            return Ok(Parsed::GroupMoved {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
+        }
         // Service messages (joins, pins) have no sender worth a ticket; other
         // bots are ignored so two bots cannot talk each other into a loop.
         let Some(from) = message.from else {
@@ -250,6 +315,17 @@ impl Telegram {
         let sender_name = Some(full_name)
             .filter(|n| !n.is_empty())
             .or(from.username.filter(|u| !u.is_empty()));
+        let reply_handle = message.message_id.and_then(|id| {
+            let handle = Handle {
+                chat: chat_id,
+                message: id,
+                // Outside forums a thread id marks a reply chain, not a topic.
+                thread: message
+                    .message_thread_id
+                    .filter(|_| message.is_topic_message),
+            };
+            serde_json::to_string(&handle).ok()
+        });
         let msg = InboundMessage {
             platform: NAME.to_string(),
             // Telegram retries an update until it is acknowledged; update_id
@@ -262,7 +338,7 @@ impl Telegram {
             text,
             images,
             timestamp: message.date,
-            reply_handle: None,
+            reply_handle,
         };
         Ok(Parsed::Messages(vec![msg]))
     }
@@ -280,72 +356,68 @@ impl Telegram {
         &self,
         client: &reqwest::Client,
         out: &Outgoing<'_>,
-    ) -> Result<(), SendError> {
+    ) -> Result<Sent, SendError> {
+        let Some(token) = &self.bot_token else {
+            return Err(SendError::Permanent("no bot_token configured".into()));
+        };
         let chat_id = match out.group_id.parse::<i64>() {
             Ok(id) => json!(id),
             Err(_) => json!(out.group_id),
         };
-        match self.send_message(client, &chat_id, out.text).await {
-            // A group upgraded to a supergroup has a new id; Telegram names it.
-            Err(Failure::Migrated(new_id)) => self
-                .send_message(client, &json!(new_id), out.text)
-                .await
-                .map_err(Failure::into_send_error),
-            other => other.map_err(Failure::into_send_error),
+        let plain = json!({ "chat_id": chat_id, "text": out.text });
+        let reply = out
+            .reply_handle
+            .and_then(|h| serde_json::from_str::<Handle>(h).ok())
+            .and_then(|h| h.reply_fields(out.group_id));
+        let Some(fields) = reply else {
+            return self.send_message(client, token, &plain).await;
+        };
+        let mut body = plain.clone();
+        if let Some(obj) = body.as_object_mut() {
+            obj.extend(fields);
+        }
+        match self.send_message(client, token, &body).await {
+            // The topic was deleted or closed since: say it in General instead.
+            Err(SendError::Permanent(reason)) if topic_gone(&reason) => {
+                self.send_message(client, token, &plain).await
+            }
+            other => other,
         }
     }
 
     async fn send_message(
         &self,
         client: &reqwest::Client,
-        chat_id: &serde_json::Value,
-        text: &str,
-    ) -> Result<(), Failure> {
-        let Some(token) = &self.bot_token else {
-            return Err(Failure::Send(SendError::Permanent(
-                "no bot_token configured".into(),
-            )));
-        };
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<Sent, SendError> {
         // Built here and dropped here: the URL holds the token.
         let url = format!("{}/bot{}/sendMessage", self.api_base, token.expose());
-        let resp = client
-            .post(url)
-            .json(&json!({ "chat_id": chat_id, "text": text }))
-            .send()
-            .await
-            .map_err(|e| Failure::Send(SendError::network(&e)))?;
-        let status = resp.status().as_u16();
-        let header_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = resp.text().await.unwrap_or_default();
-        classify_response(status, header_after, &body)
+        let (status, header_after, text) = fetch(client.post(url).json(body)).await?;
+        classify_response(status.as_u16(), header_after, &text)
     }
 }
 
-/// Why one `sendMessage` failed.
-#[derive(Debug)]
-enum Failure {
-    Migrated(i64),
-    Send(SendError),
-}
-
-impl Failure {
-    fn into_send_error(self) -> SendError {
-        match self {
-            Failure::Send(e) => e,
-            Failure::Migrated(_) => {
-                SendError::Permanent("the group moved again after migrating".into())
-            }
-        }
-    }
+/// Whether a refusal means the reply's forum topic is no longer there to post in
+/// ("Bad Request: message thread not found", "TOPIC_CLOSED", "TOPIC_DELETED", …).
+fn topic_gone(reason: &str) -> bool {
+    [
+        "thread not found",
+        "TOPIC_CLOSED",
+        "TOPIC_DELETED",
+        "TOPIC_ID_INVALID",
+    ]
+    .iter()
+    .any(|m| reason.contains(m))
 }
 
 /// Read a Bot API answer: `{"ok": true, ...}` or
 /// `{"ok": false, "error_code": 429, "description": ..., "parameters": {"retry_after": 5}}`.
-fn classify_response(status: u16, header_after: Option<u64>, body: &str) -> Result<(), Failure> {
+fn classify_response(
+    status: u16,
+    header_after: Option<Duration>,
+    body: &str,
+) -> Result<Sent, SendError> {
     #[derive(Deserialize)]
     struct ApiResponse {
         ok: Option<bool>,
@@ -360,32 +432,29 @@ fn classify_response(status: u16, header_after: Option<u64>, body: &str) -> Resu
     }
     let parsed = serde_json::from_str::<ApiResponse>(body).ok();
     if (200..300).contains(&status) && parsed.as_ref().is_none_or(|r| r.ok != Some(false)) {
-        return Ok(());
+        return Ok(Sent::Posted);
     }
     let Some(r) = parsed else {
-        return Err(Failure::Send(SendError::from_status(
-            status,
-            header_after.map(Duration::from_secs),
-            body,
-        )));
+        return Err(SendError::from_status(status, header_after, body));
     };
     let params = r.parameters;
+    // "group chat was upgraded to a supergroup chat": nothing was posted.
     if let Some(id) = params.as_ref().and_then(|p| p.migrate_to_chat_id) {
-        return Err(Failure::Migrated(id));
+        return Ok(Sent::Moved(id.to_string()));
     }
     let after = params
         .and_then(|p| p.retry_after)
-        .or(header_after)
-        .map(Duration::from_secs);
+        .map(Duration::from_secs)
+        .or(header_after);
     let code = r.error_code.unwrap_or(status);
     // Descriptions name the problem ("Forbidden: bot was kicked from the group
     // chat") and never echo the token.
     let description = r.description.unwrap_or_default();
-    Err(Failure::Send(SendError::from_status(
+    Err(SendError::from_status(
         if code == 0 { 500 } else { code },
         after,
         &description,
-    )))
+    ))
 }
 
 #[cfg(test)]
@@ -476,6 +545,61 @@ mod tests {
         assert_eq!(msg.text, "5号楼楼道里堆满了纸箱，没人管 @lisi");
         assert_eq!(msg.timestamp, Some(1718000000));
         assert!(msg.images.is_empty());
+        let handle: Handle = serde_json::from_str(msg.reply_handle.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            handle,
+            Handle {
+                chat: -1001987654321,
+                message: 1365,
+                thread: None
+            }
+        );
+    }
+
+    #[test]
+    fn only_forum_topics_become_reply_threads() {
+        let a = adapter(None, None);
+        let handle = |extra: &str| -> Handle {
+            let body = GROUP_TEXT.replace(
+                r#""message_id": 1365,"#,
+                &format!(r#""message_id": 1365, {extra}"#),
+            );
+            let msg = one(a.parse(&request(&body, None), 0).unwrap());
+            serde_json::from_str(msg.reply_handle.as_deref().unwrap()).unwrap()
+        };
+        let topic = handle(r#""message_thread_id": 42, "is_topic_message": true,"#);
+        assert_eq!(topic.thread, Some(42));
+        // A reply chain in a group without topics has a thread id too.
+        assert_eq!(handle(r#""message_thread_id": 1300,"#).thread, None);
+
+        let fields = topic.reply_fields("-1001987654321").unwrap();
+        assert_eq!(fields["message_thread_id"], json!(42));
+        assert_eq!(
+            fields["reply_parameters"],
+            json!({"message_id": 1365, "allow_sending_without_reply": true})
+        );
+        assert!(
+            topic.reply_fields("-1009999").is_none(),
+            "another chat: no quote"
+        );
+    }
+
+    #[test]
+    fn upgrade_service_messages_report_the_move() {
+        let a = adapter(None, None);
+        let old = r#"{"update_id": 9, "message": {"message_id": 70, "from": {"id": 5, "is_bot": false, "first_name": "A"}, "chat": {"id": -4012345678, "title": "g", "type": "group"}, "date": 1, "migrate_to_chat_id": -1004012345678}}"#;
+        let new = r#"{"update_id": 10, "message": {"message_id": 1, "from": {"id": 1087968824, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"}, "sender_chat": {"id": -1004012345678, "title": "g", "type": "supergroup"}, "chat": {"id": -1004012345678, "title": "g", "type": "supergroup"}, "date": 1, "migrate_from_chat_id": -4012345678}}"#;
+        for body in [old, new] {
+            match a.parse(&request(body, None), 0).unwrap() {
+                Parsed::GroupMoved { from, to } => {
+                    assert_eq!(
+                        (from.as_str(), to.as_str()),
+                        ("-4012345678", "-1004012345678")
+                    )
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -557,7 +681,7 @@ mod tests {
             None,
             r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#,
         ) {
-            Err(Failure::Send(SendError::Retry { after, .. })) => {
+            Err(SendError::Retry { after, .. }) => {
                 assert_eq!(after, Some(Duration::from_secs(7)))
             }
             other => panic!("{other:?}"),
@@ -568,7 +692,7 @@ mod tests {
                 None,
                 r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was kicked from the group chat"}"#
             ),
-            Err(Failure::Send(SendError::Permanent(_)))
+            Err(SendError::Permanent(_))
         ));
         assert!(matches!(
             classify_response(
@@ -576,11 +700,11 @@ mod tests {
                 None,
                 r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234}}"#
             ),
-            Err(Failure::Migrated(-1001234))
+            Ok(Sent::Moved(id)) if id == "-1001234"
         ));
         assert!(matches!(
             classify_response(502, None, "<html>Bad Gateway</html>"),
-            Err(Failure::Send(SendError::Retry { .. }))
+            Err(SendError::Retry { .. })
         ));
     }
 

@@ -64,6 +64,13 @@ pub async fn webhook(
             service.metrics().message(adapter.name(), "ignored");
             adapter.answer(&[])
         }
+        Parsed::GroupMoved { from, to } => {
+            service
+                .record_group_move(adapter.name(), &from, &to)
+                .await
+                .map_err(ApiError::internal)?;
+            adapter.answer(&[])
+        }
         Parsed::Messages(messages) => {
             let mut answers = Vec::with_capacity(messages.len());
             for msg in messages {

@@ -13,6 +13,13 @@
 //! | `processed`   | platform ++ 0x00 ++ message_id              | stored outcome            |
 //! | `meta`        | `next_ticket`, `next_outbox`                | u64                       |
 //! | `outbox`      | sequence (u64)                              | [`OutboxEntry`]           |
+//! | `group_moves` | platform ++ 0x00 ++ group_id                | the id it lives under now |
+//! | `group_aliases`| platform ++ 0x00 ++ later id               | the group_id it stands for|
+//!
+//! A group that changes id (a Telegram group upgraded to a supergroup) keeps
+//! the id it was first seen under: its tickets and replies stay filed there,
+//! messages from a later id are filed under it too (`group_aliases`), and
+//! replies are sent to where it lives now (`group_moves`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -312,6 +319,8 @@ pub struct Store {
     outbox: Tree,
     /// Replies the delivery worker gave up on, kept for inspection.
     dead_letters: Tree,
+    group_moves: Tree,
+    group_aliases: Tree,
     /// Serialises `process`. sled transactions cannot scan ranges, and
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
@@ -353,6 +362,8 @@ impl Store {
             meta: db.open_tree("meta")?,
             outbox: db.open_tree("outbox")?,
             dead_letters: db.open_tree("dead_letters")?,
+            group_moves: db.open_tree("group_moves")?,
+            group_aliases: db.open_tree("group_aliases")?,
             db,
             write_lock: Arc::new(Mutex::new(())),
             failing_removals: Arc::default(),
@@ -386,6 +397,18 @@ impl Store {
         if let Some(done) = self.load_processed(&pkey)? {
             return Ok(done);
         }
+        // Under the lock, so a move recorded meanwhile cannot split the group.
+        let filed;
+        let msg = match self.group_alias(&msg.platform, &msg.group_id)? {
+            Some(group_id) => {
+                filed = InboundMessage {
+                    group_id,
+                    ..msg.clone()
+                };
+                &filed
+            }
+            None => msg,
+        };
         let plan = apply::plan(self, msg, &action, ctx, now)?;
         self.commit(&pkey, plan, msg, now)
     }
@@ -891,6 +914,72 @@ impl Store {
             .values()
             .map(|v| Ok(serde_json::from_slice(&v?).unwrap_or(serde_json::Value::Null)))
             .collect()
+    }
+
+    // ---- groups that changed id -------------------------------------------
+
+    /// The group id a later id of the same group stands for, if it is one.
+    fn group_alias(&self, platform: &str, group: &str) -> Result<Option<String>, StoreError> {
+        let key = keys::group_prefix(platform, group);
+        self.group_aliases
+            .get(key)?
+            .map(|v| {
+                String::from_utf8(v.to_vec())
+                    .map_err(|_| StoreError::corrupt("group_aliases", "not UTF-8"))
+            })
+            .transpose()
+    }
+
+    /// Where replies for `group` go: the id it lives under now.
+    pub fn group_send_id(&self, platform: &str, group: &str) -> Result<String, StoreError> {
+        let filed = self
+            .group_alias(platform, group)?
+            .unwrap_or_else(|| group.to_string());
+        match self.group_moves.get(keys::group_prefix(platform, &filed))? {
+            Some(v) => String::from_utf8(v.to_vec())
+                .map_err(|_| StoreError::corrupt("group_moves", "not UTF-8")),
+            None => Ok(filed),
+        }
+    }
+
+    /// Record that the group known as `from` now lives under `to`. Returns
+    /// false when that was known already. Not flushed: the caller flushes.
+    pub fn record_group_move(
+        &self,
+        platform: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, StoreError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let filed = self
+            .group_alias(platform, from)?
+            .unwrap_or_else(|| from.to_string());
+        if from == to || self.group_send_id(platform, &filed)? == to {
+            return Ok(false);
+        }
+        let filed_key = keys::group_prefix(platform, &filed);
+        let to_key = keys::group_prefix(platform, to);
+        (&self.group_moves, &self.group_aliases)
+            .transaction(|(moves, aliases)| {
+                if to == filed {
+                    // Back under its first id: nothing to redirect.
+                    moves.remove(filed_key.as_slice())?;
+                } else {
+                    moves.insert(filed_key.as_slice(), to.as_bytes())?;
+                    aliases.insert(to_key.as_slice(), filed.as_bytes())?;
+                }
+                Ok(())
+            })
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => StoreError::from(e),
+                TransactionError::Abort(()) => {
+                    StoreError::from(sled::Error::ReportableBug("group move aborted".into()))
+                }
+            })?;
+        Ok(true)
     }
 
     // ---- maintenance -----------------------------------------------------
