@@ -701,7 +701,40 @@ fn phone_numbers_are_masked_in_replies() {
     );
     // The record keeps the original for officers.
     assert!(env.get(1001).text.contains("13812341234"));
+    // Command errors echo what was typed: the number is masked there too,
+    // in the inline answer and in the outbox, and on a repeated delivery.
+    let m = env.msg("g1", "r1", "#联系电话13812345678");
+    let action = Action::from_parse(Command::parse(&m.text)).expect("a command");
+    let p = env.process(&m, action.clone());
+    let text = only_text(&p);
+    assert!(
+        text.contains("138****5678") && !text.contains("13812345678"),
+        "{text}"
+    );
+    let again = env.process(&m, action);
+    assert!(again.duplicate_delivery);
+    assert_eq!(only_text(&again), text);
+    // Shapes an officer's note may carry: landlines, dots, zero-width characters.
+    let p = env.say(
+        "g1",
+        "officer1",
+        "#处理 1001 物业 0531-88886666，车主 138.1234.5678 或 139\u{200b}8765\u{200b}4321",
+    );
+    let text = only_text(&p);
+    assert!(
+        text.contains("0531****6666")
+            && text.contains("138****5678")
+            && text.contains("139****4321"),
+        "{text}"
+    );
     for e in env.store.outbox_pending(100).expect("outbox") {
+        assert!(
+            !e.text.contains("13812345678")
+                && !e.text.contains("88886666")
+                && !e.text.contains("1234.5678"),
+            "{}",
+            e.text
+        );
         assert!(
             !e.text.contains("1234 1234") && !e.text.contains("13812341234"),
             "{}",

@@ -448,7 +448,7 @@ impl Planner<'_> {
             return Ok(());
         }
         let history = self.store.history(id)?;
-        let text = super::reply::mask_phones(&ticket_brief(&t, &history, self.now));
+        let text = ticket_brief(&t, &history, self.now);
         self.plan.ticket = Some(id);
         self.say_here(text, Some(id));
         Ok(())
@@ -546,7 +546,7 @@ impl Planner<'_> {
         if tickets.len() > LIST_LIMIT {
             text.push_str("\n……更多请用 #列表 状态 或 #列表 类别 筛选");
         }
-        self.say_here(super::reply::mask_phones(&text), None);
+        self.say_here(text, None);
         Ok(())
     }
 

@@ -36,6 +36,7 @@ use super::command::{Command, CommandError, Period};
 use super::error::StoreError;
 use super::model::{CategoryInfo, ComplaintInput, Event, Roles, Status, Ticket, TicketId};
 use super::record::{self, OTHER_VERSION};
+use super::reply::mask_phones;
 use crate::message::InboundMessage;
 
 /// The first ticket number issued, so numbers look like `#1024` from day one.
@@ -458,7 +459,18 @@ impl Store {
         for (id, ev) in &plan.events {
             event_ops.push((keys::event(*id, ev.seq), record::encode(OTHER_VERSION, ev)?));
         }
-        let replies: Vec<Reply> = plan.replies.iter().map(|r| r.reply.clone()).collect();
+        // The one place where text leaves for a group: every outbox row and
+        // every inline webhook answer is this list, so it is masked here and
+        // only here, whatever kind of reply (an echoed command error, a
+        // ticket brief, a note) carries the number.
+        let replies: Vec<Reply> = plan
+            .replies
+            .iter()
+            .map(|r| Reply {
+                text: mask_phones(&r.reply.text),
+                ..r.reply.clone()
+            })
+            .collect();
         let processed_bytes = record::encode(
             OTHER_VERSION,
             &ProcessedRecord {
@@ -509,12 +521,12 @@ impl Store {
                 ev.insert(key.as_slice(), bytes.as_slice())?;
             }
             let mut next = me.get(NEXT_OUTBOX)?.and_then(|b| be_u64(&b)).unwrap_or(1);
-            for r in &plan.replies {
+            for (r, reply) in plan.replies.iter().zip(&replies) {
                 let entry = OutboxEntry {
                     id: next,
-                    platform: r.reply.platform.clone(),
-                    group_id: r.reply.group_id.clone(),
-                    text: r.reply.text.clone(),
+                    platform: reply.platform.clone(),
+                    group_id: reply.group_id.clone(),
+                    text: reply.text.clone(),
                     reply_handle: r.reply_handle.clone(),
                     ticket: r.ticket.map(TicketId::get),
                     created_at: now,
