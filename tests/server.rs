@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{spawn_app, test_config, StandIn, TestApp};
 use gongdan::platform::signature::hmac_sha256;
+use gongdan::ticket::TicketId;
 use serde_json::{json, Value};
 
 /// An app whose generic-platform replies go to a fresh stand-in; `tweak`
@@ -251,6 +252,64 @@ async fn a_bad_rule_edit_keeps_the_old_rules_and_names_the_file() {
         }
     }
     assert!(reloaded, "watcher reloaded the fixed rules");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reload_that_drops_a_category_with_open_tickets_needs_force() {
+    let root = tempfile::tempdir().unwrap();
+    let config = test_config(root.path());
+    let rules_dir = config.rules.dir.clone();
+    let app = spawn_app(config).await;
+    let (_, body) = app.say("m1", "zhang", "草坪上全是狗屎没人清理").await;
+    let id = body["ticket"].as_u64().expect("a dog ticket");
+    assert_eq!(
+        app.service
+            .store()
+            .get(TicketId::new(id).unwrap())
+            .unwrap()
+            .unwrap()
+            .category,
+        "dog"
+    );
+    std::fs::remove_file(rules_dir.join("categories/dog.toml")).unwrap();
+
+    let reload = |allow: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/rules/reload{allow}")))
+            .bearer_auth("test-token")
+            .send()
+    };
+    let resp = reload("").await.unwrap();
+    assert_eq!(resp.status(), 409);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["removed"][0]["category"], "dog", "{v}");
+    assert_eq!(v["removed"][0]["open_tickets"], 1, "{v}");
+    assert!(
+        app.service.rules().category("dog").is_some(),
+        "old rules stay"
+    );
+
+    let (_, reply) = app.say("r1", "admin", "#重载规则").await;
+    let text = reply["replies"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("不文明养犬")
+            && text.contains("1 件未结案")
+            && text.contains("#重载规则 强制"),
+        "{text}"
+    );
+    assert!(
+        app.service.rules().category("dog").is_some(),
+        "old rules stay"
+    );
+
+    let (_, reply) = app.say("r2", "admin", "#重载规则 强制").await;
+    let text = reply["replies"][0]["text"].as_str().unwrap();
+    assert!(text.contains("规则已重新加载"), "{text}");
+    assert!(app.service.rules().category("dog").is_none());
+    // The API's force switch, on rules that now remove nothing.
+    let resp = reload("?allow_removed=true").await.unwrap();
+    assert_eq!(resp.status(), 200);
     app.stop().await;
 }
 

@@ -1,4 +1,4 @@
-//! `gongdan rules check` and `gongdan eval`.
+//! `gongdan rules check`, `gongdan rules reload` and `gongdan eval`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use gongdan::config::Config;
 use gongdan::eval;
 use gongdan::rules::RuleSet;
 
@@ -17,6 +18,18 @@ pub enum RulesCommand {
         /// Rules directory.
         #[arg(default_value = "rules")]
         dir: PathBuf,
+    },
+    /// Ask the running service to reload its rules (`POST /api/rules/reload`).
+    Reload {
+        /// Config file: the service's address (server.bind) and server.api_token.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Service base URL (default: http://<server.bind>).
+        #[arg(long)]
+        url: Option<String>,
+        /// Accept rules that remove a category which still has open tickets.
+        #[arg(long)]
+        allow_removed: bool,
     },
 }
 
@@ -30,6 +43,11 @@ pub struct EvalArgs {
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        RulesCommand::Reload {
+            config,
+            url,
+            allow_removed,
+        } => reload(config, url, allow_removed),
         RulesCommand::Check { dir } => {
             let started = Instant::now();
             match RuleSet::load(&dir) {
@@ -80,4 +98,43 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let report = eval::evaluate(&rules, &samples);
     write!(std::io::stdout().lock(), "{report}")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn reload(
+    config: Option<PathBuf>,
+    url: Option<String>,
+    allow_removed: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config.as_deref())?;
+    let token = config
+        .server
+        .api_token
+        .context("server.api_token is not set: the API (and so this command) is off")?;
+    let base = url.unwrap_or_else(|| format!("http://{}", config.server.bind));
+    let url = format!(
+        "{}/api/rules/reload?allow_removed={allow_removed}",
+        base.trim_end_matches('/')
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (status, body) = runtime.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?;
+        let status = resp.status();
+        let body = resp.text().await.context("reading the answer")?;
+        Ok::<_, anyhow::Error>((status, body))
+    })?;
+    writeln!(std::io::stdout().lock(), "{body}")?;
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("reload refused ({status})");
+        ExitCode::FAILURE
+    })
 }

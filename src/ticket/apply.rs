@@ -420,7 +420,7 @@ impl Planner<'_> {
                 self.say_here(stats_text(&stats), None);
             }
             // The pipeline reloads the rules and answers; nothing to store.
-            Command::Reload => {}
+            Command::Reload { .. } => {}
             _ => self.ticket_command(cmd)?,
         }
         Ok(())

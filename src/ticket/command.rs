@@ -35,8 +35,6 @@ impl Access {
 /// The shape of a command's arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Args {
-    /// Nothing, extra words are ignored.
-    None,
     /// One optional word.
     OptWord,
     /// Free text, required.
@@ -331,11 +329,11 @@ pub const COMMANDS: &[CommandDef] = &[
         Reload,
         &["重载规则", "重载"],
         &["reload"],
-        None,
+        OptWord,
         Admin,
+        "#重载规则 [强制]",
         "#重载规则",
-        "#重载规则",
-        "重新加载分类规则"
+        "重新加载分类规则；删除了仍有未结案工单的类别时需加「强制」"
     ),
 ];
 
@@ -404,8 +402,11 @@ pub enum Command {
     Recat(TicketId, String),
     Note(TicketId, String),
     Stats(Period),
-    /// Run by the pipeline; the store only checks the role.
-    Reload,
+    /// Run by the pipeline; the store only checks the role. `allow_removed`
+    /// (`#重载规则 强制`) accepts rules that drop a category with open tickets.
+    Reload {
+        allow_removed: bool,
+    },
 }
 
 /// Why a command could not be parsed. The `Display` text is the Chinese reply.
@@ -486,7 +487,7 @@ impl Command {
             Command::Recat(..) => CommandKind::Recat,
             Command::Note(..) => CommandKind::Note,
             Command::Stats(_) => CommandKind::Stats,
-            Command::Reload => CommandKind::Reload,
+            Command::Reload { .. } => CommandKind::Reload,
         }
     }
 
@@ -519,7 +520,7 @@ impl Command {
             | Command::List(_)
             | Command::Report(_)
             | Command::Stats(_)
-            | Command::Reload => None,
+            | Command::Reload { .. } => None,
         }
     }
 }
@@ -646,10 +647,6 @@ fn parse_list_scope(word: &str) -> ListScope {
 fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> {
     use CommandKind as K;
     let cmd = match def.args {
-        Args::None => match def.kind {
-            K::Reload => Command::Reload,
-            _ => return Err(usage(def)),
-        },
         Args::OptWord => {
             let word = to_halfwidth(split_first(args).0);
             let word = word.as_str();
@@ -658,6 +655,15 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::List => Command::List(parse_list_scope(word)),
                 K::Stats if word.is_empty() => Command::Stats(Period::Today),
                 K::Stats => Command::Stats(Period::parse(word).ok_or(CommandError::BadPeriod)?),
+                K::Reload => match word.to_lowercase().as_str() {
+                    "" => Command::Reload {
+                        allow_removed: false,
+                    },
+                    "强制" | "force" => Command::Reload {
+                        allow_removed: true,
+                    },
+                    _ => return Err(usage(def)),
+                },
                 _ => return Err(usage(def)),
             }
         }
@@ -889,7 +895,20 @@ mod tests {
             ("#统计", "/stats", Command::Stats(Period::Today)),
             ("#统计 本周", "/stats week", Command::Stats(Period::Week)),
             ("#统计 本月", "/stats month", Command::Stats(Period::Month)),
-            ("#重载规则", "/reload", Command::Reload),
+            (
+                "#重载规则",
+                "/reload",
+                Command::Reload {
+                    allow_removed: false,
+                },
+            ),
+            (
+                "#重载规则 强制",
+                "/reload force",
+                Command::Reload {
+                    allow_removed: true,
+                },
+            ),
         ];
         for (zh, en, want) in cases {
             let want_en = match (&want, en) {
@@ -920,7 +939,18 @@ mod tests {
             ("  #认领 1024号  ", Command::Claim(t(1024))),
             ("#认领 1024 马上到", Command::Claim(t(1024))),
             ("／ｃｌａｉｍ　１０２４", Command::Claim(t(1024))),
-            ("#重载规则", Command::Reload),
+            (
+                "#重载规则",
+                Command::Reload {
+                    allow_removed: false,
+                },
+            ),
+            (
+                "＃重载规则　强制",
+                Command::Reload {
+                    allow_removed: true,
+                },
+            ),
             (
                 "#办结 1024 已处理，车主已挪车 谢谢配合",
                 Command::Resolve(t(1024), "已处理，车主已挪车 谢谢配合".into()),
