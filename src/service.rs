@@ -162,13 +162,16 @@ impl Service {
                 Some(self.reload_action(&msg, allow_removed).await)
             }
             // `#投诉 内容`: a ticket even when the classifier is unsure.
-            Some(Ok(Command::Report(content))) => Some(Action::Complaint(
-                self.complaint_input(&content, true)
-                    .unwrap_or_else(|| ComplaintInput::unclassified(&content)),
-            )),
+            Some(Ok(Command::Report(content))) => {
+                let input = self.classify_blocking(content.clone(), true).await?;
+                Some(Action::Complaint(
+                    input.unwrap_or_else(|| ComplaintInput::unclassified(&content)),
+                ))
+            }
             parsed @ Some(_) => Action::from_parse(parsed),
             None => self
-                .complaint_input(&msg.text, false)
+                .classify_blocking(msg.text.clone(), false)
+                .await?
                 .map(Action::Complaint),
         };
         let Some(action) = action else {
@@ -353,6 +356,18 @@ impl Service {
             }
         }
         Ok(closed)
+    }
+
+    /// [`Service::complaint_input`] on the blocking pool: a long message
+    /// against many patterns is CPU work that must not stall the async
+    /// threads serving every other webhook.
+    async fn classify_blocking(
+        self: &Arc<Self>,
+        text: String,
+        insist: bool,
+    ) -> Result<Option<ComplaintInput>, ServiceError> {
+        let service = Arc::clone(self);
+        Ok(tokio::task::spawn_blocking(move || service.complaint_input(&text, insist)).await?)
     }
 
     /// Classify `text`; `None` when it is not a complaint. With `insist` (the
