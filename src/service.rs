@@ -164,9 +164,10 @@ impl Service {
             // `#投诉 内容`: a ticket even when the classifier is unsure.
             Some(Ok(Command::Report(content))) => {
                 let input = self.classify_blocking(content.clone(), true).await?;
-                Some(Action::Complaint(
-                    input.unwrap_or_else(|| ComplaintInput::unclassified(&content)),
-                ))
+                Some(Action::Complaint(input.unwrap_or_else(|| ComplaintInput {
+                    missed: true,
+                    ..ComplaintInput::unclassified(&content)
+                })))
             }
             parsed @ Some(_) => Action::from_parse(parsed),
             None => self
@@ -378,6 +379,7 @@ impl Service {
         let started = Instant::now();
         let c = classify(&rules, text);
         self.metrics.classify_latency(started.elapsed());
+        let missed = c.category.is_none();
         let id = match (&c.category, insist) {
             (Some(id), _) => id.as_str(),
             (None, true) => c.candidates.first()?.category.as_ref(),
@@ -395,6 +397,7 @@ impl Service {
                 .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
             tokens: c.tokens,
             reply_template: cat.reply.clone(),
+            missed,
         })
     }
 

@@ -314,6 +314,28 @@ async fn a_reload_that_drops_a_category_with_open_tickets_needs_force() {
 }
 
 #[tokio::test]
+async fn a_report_the_classifier_missed_is_recorded_as_a_correction() {
+    let root = tempfile::tempdir().unwrap();
+    let app = spawn_app(test_config(root.path())).await;
+    // Classified anyway: the resident only used the command form.
+    let (_, body) = app
+        .say("m1", "zhang", "#投诉 消防通道被车堵死了，5号楼这边")
+        .await;
+    assert!(body["ticket"].is_u64(), "{body}");
+    assert!(app.service.store().corrections(None).unwrap().is_empty());
+    // Not a complaint to the classifier: the resident's word is the correction.
+    let (_, body) = app.say("m3", "li", "#投诉 群主今天的红包怎么还没发").await;
+    assert!(body["ticket"].is_u64(), "{body}");
+    let id = body["ticket"].as_u64().unwrap();
+    let got = app.service.store().corrections(None).unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].text, "群主今天的红包怎么还没发");
+    assert_eq!(got[0].kind, gongdan::ticket::CorrectionKind::Reported);
+    assert_eq!(got[0].ticket, Some(id));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_clear_4xx() {
     let root = tempfile::tempdir().unwrap();
     let mut config = test_config(root.path());

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use gongdan::message::InboundMessage;
 use gongdan::ticket::store::period_start;
 use gongdan::ticket::{
-    Action, CategoryInfo, Command, ComplaintInput, Context, EventKind, ListFilter, Period,
-    Priority, Processed, Roles, Status, Store, TicketId,
+    Action, CategoryInfo, Command, ComplaintInput, Context, CorrectionKind, EventKind, ListFilter,
+    Period, Priority, Processed, Roles, Status, Store, TicketId,
 };
 use proptest::prelude::*;
 
@@ -133,6 +133,7 @@ fn fire(location: Option<&str>, tokens: &str) -> ComplaintInput {
         location: location.map(String::from),
         tokens: tokens.split_whitespace().map(String::from).collect(),
         reply_template: None,
+        missed: false,
     }
 }
 
@@ -146,6 +147,7 @@ fn dog(location: Option<&str>, tokens: &str) -> ComplaintInput {
         location: location.map(String::from),
         tokens: tokens.split_whitespace().map(String::from).collect(),
         reply_template: None,
+        missed: false,
     }
 }
 
@@ -1405,4 +1407,96 @@ fn a_group_that_changed_id_keeps_its_tickets_and_sends_to_the_new_id() {
         fire(Some("5号楼"), "消防通道 堵"),
     );
     assert_eq!(other.ticket.map(|t| t.get()), Some(n), "still one group");
+}
+
+#[test]
+fn corrections_are_recorded_with_the_change_and_exported() {
+    let mut env = Env::new();
+    // An officer moves a ticket to the right category.
+    env.complain("g1", "r1", "楼下的狗天天叫", fire(None, "狗 叫"));
+    let p = env.say("g1", "officer1", "#改类 1001 不文明养犬");
+    assert!(only_text(&p).contains("不文明养犬"));
+    // A resident insists on a message the classifier let pass.
+    let mut missed = dog(None, "遛狗 牵绳");
+    missed.missed = true;
+    env.complain("g2", "r2", "#投诉 遛狗不牵绳吓到小孩", missed);
+    // A classified complaint is no correction.
+    env.complain("g3", "r3", "消防通道又被堵了", fire(None, "消防 通道"));
+    // An officer closes a false ticket.
+    env.complain("g4", "r4", "谁有多余的纸箱", fire(None, "纸箱"));
+    let p = env.say("g4", "resident9", "#非投诉 1004");
+    assert!(only_text(&p).contains("仅限"), "residents are refused");
+    assert_eq!(env.get(1004).status, Status::Open);
+    let p = env.say("g4", "officer1", "#非投诉 1004");
+    assert_eq!(p.replies.len(), 1, "{:?}", p.replies);
+    assert!(only_text(&p).contains("非城管诉求"), "{}", only_text(&p));
+    let t = env.get(1004);
+    assert_eq!(t.status, Status::Rejected);
+    assert_eq!(t.status_reason.as_deref(), Some("非城管诉求"));
+    let history = env.store.history(t.id).expect("history");
+    assert_eq!(
+        history.last().map(|e| e.kind),
+        Some(EventKind::Rejected),
+        "{history:?}"
+    );
+    // Closed tickets cannot be marked again: the transition table refuses.
+    let p = env.say("g4", "officer1", "#非投诉 1004");
+    assert!(
+        only_text(&p).contains("不能再标记为非投诉"),
+        "{}",
+        only_text(&p)
+    );
+
+    let all = env.store.corrections(None).expect("corrections");
+    let got: Vec<(CorrectionKind, Option<u64>, &str, &str)> = all
+        .iter()
+        .map(|c| (c.kind, c.ticket, c.label.as_str(), c.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                CorrectionKind::Recategorized,
+                Some(1001),
+                "dog",
+                "楼下的狗天天叫"
+            ),
+            (
+                CorrectionKind::Reported,
+                Some(1002),
+                "dog",
+                "遛狗不牵绳吓到小孩"
+            ),
+            (
+                CorrectionKind::NotComplaint,
+                Some(1004),
+                "none",
+                "谁有多余的纸箱"
+            ),
+        ]
+    );
+    assert_eq!(all[0].from.as_deref(), Some("fire_lane"));
+    assert_eq!(all[0].actor, "generic:officer1");
+    assert_eq!(
+        gongdan::ticket::correction::to_tsv(&all),
+        "dog\t楼下的狗天天叫\ndog\t遛狗不牵绳吓到小孩\nnone\t谁有多余的纸箱\n"
+    );
+    let later = env.now + Duration::seconds(1);
+    assert!(env
+        .store
+        .corrections(Some(later))
+        .expect("since")
+        .is_empty());
+
+    let stats = env.store.stats(Period::Today, env.now).expect("stats");
+    assert_eq!(
+        stats.corrections_by_category,
+        vec![("不文明养犬".to_string(), 2), ("非投诉".to_string(), 1)]
+    );
+    let p = env.say("g1", "admin", "#统计");
+    assert!(
+        only_text(&p).contains("人工纠正分类：不文明养犬 2，非投诉 1"),
+        "{}",
+        only_text(&p)
+    );
 }

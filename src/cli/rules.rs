@@ -1,4 +1,4 @@
-//! `gongdan rules check`, `gongdan rules reload` and `gongdan eval`.
+//! `gongdan rules check`, `rules reload`, `rules corrections` and `gongdan eval`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::{NaiveDate, NaiveTime, Utc};
 use clap::{Args, Subcommand};
 use gongdan::config::Config;
 use gongdan::eval;
 use gongdan::rules::RuleSet;
+use gongdan::ticket::{china_tz, correction};
 
 #[derive(Subcommand)]
 pub enum RulesCommand {
@@ -31,6 +33,20 @@ pub enum RulesCommand {
         #[arg(long)]
         allow_removed: bool,
     },
+    /// Export what officers and residents corrected (`#改类`, `#投诉` the
+    /// classifier missed, `#非投诉`) as `labels<TAB>text`, for `gongdan eval`
+    /// and rules/corpus/.
+    Corrections {
+        /// Only corrections from this day on (YYYY-MM-DD, China time).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Data directory (default: the config's storage.data_dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Config file to read storage.data_dir from.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -48,6 +64,24 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
             url,
             allow_removed,
         } => reload(config, url, allow_removed),
+        RulesCommand::Corrections {
+            since,
+            data,
+            config,
+        } => {
+            let (_, store) = super::tickets::open_store(data, config.as_deref())?;
+            let since = since.and_then(|d| {
+                d.and_time(NaiveTime::MIN)
+                    .and_local_timezone(china_tz())
+                    .single()
+                    .map(|t| t.with_timezone(&Utc))
+            });
+            let corrections = store.corrections(since)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(correction::to_tsv(&corrections).as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         RulesCommand::Check { dir } => {
             let started = Instant::now();
             match RuleSet::load(&dir) {

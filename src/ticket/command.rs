@@ -71,6 +71,7 @@ pub enum CommandKind {
     Reopen,
     Recat,
     Note,
+    NotComplaint,
     Stats,
     Reload,
 }
@@ -306,6 +307,16 @@ pub const COMMANDS: &[CommandDef] = &[
         "更改工单类别（类别编号或中文名）"
     ),
     def!(
+        NotComplaint,
+        &["非投诉"],
+        &["notcomplaint"],
+        Ticket,
+        Officer,
+        "#非投诉 工单号",
+        "#非投诉 1024",
+        "误识别为投诉的消息：以「非城管诉求」不予受理，并记入分类纠错"
+    ),
+    def!(
         Note,
         &["备注"],
         &["note"],
@@ -401,6 +412,8 @@ pub enum Command {
     Reopen(TicketId, Option<String>),
     Recat(TicketId, String),
     Note(TicketId, String),
+    /// `#非投诉`: the classifier took chatter for a complaint.
+    NotComplaint(TicketId),
     Stats(Period),
     /// Run by the pipeline; the store only checks the role. `allow_removed`
     /// (`#重载规则 强制`) accepts rules that drop a category with open tickets.
@@ -486,6 +499,7 @@ impl Command {
             Command::Reopen(..) => CommandKind::Reopen,
             Command::Recat(..) => CommandKind::Recat,
             Command::Note(..) => CommandKind::Note,
+            Command::NotComplaint(_) => CommandKind::NotComplaint,
             Command::Stats(_) => CommandKind::Stats,
             Command::Reload { .. } => CommandKind::Reload,
         }
@@ -515,7 +529,8 @@ impl Command {
             | Command::Hold(t, _)
             | Command::Reopen(t, _)
             | Command::Recat(t, _)
-            | Command::Note(t, _) => Some(*t),
+            | Command::Note(t, _)
+            | Command::NotComplaint(t) => Some(*t),
             Command::Help(_)
             | Command::List(_)
             | Command::Report(_)
@@ -678,6 +693,7 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Confirm => Command::Confirm(id),
                 K::Withdraw => Command::Withdraw(id),
                 K::Claim => Command::Claim(id),
+                K::NotComplaint => Command::NotComplaint(id),
                 _ => return Err(usage(def)),
             }
         }
@@ -791,7 +807,7 @@ mod tests {
                 d.example
             );
         }
-        assert_eq!(COMMANDS.len(), 22);
+        assert_eq!(COMMANDS.len(), 23);
     }
 
     /// Every command in Chinese and English form.
@@ -886,6 +902,11 @@ mod tests {
                 "#改类 1024 不文明养犬",
                 "/recat 1024 dog",
                 Command::Recat(t(1024), "不文明养犬".into()),
+            ),
+            (
+                "#非投诉 1024",
+                "/notcomplaint 1024",
+                Command::NotComplaint(t(1024)),
             ),
             (
                 "#备注 1024 内部",
@@ -1036,6 +1057,8 @@ mod tests {
         assert!(!resident.contains("#认领"));
         assert!(officer.contains("#认领 工单号"));
         assert!(!officer.contains("#统计"));
+        assert!(officer.contains("#非投诉 工单号") && officer.contains("/notcomplaint"));
+        assert!(!resident.contains("#非投诉"));
         assert!(admin.contains("#统计") && admin.contains("#认领") && admin.contains("#重载规则"));
         for d in COMMANDS {
             assert!(admin.contains(d.usage), "{}", d.usage);

@@ -177,6 +177,14 @@ pub fn stats_text(s: &Stats) -> String {
             .collect();
         out.push_str(&format!("\n新增工单现状：{}", sts.join("，")));
     }
+    if !s.corrections_by_category.is_empty() {
+        let fixes: Vec<String> = s
+            .corrections_by_category
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        out.push_str(&format!("\n人工纠正分类：{}", fixes.join("，")));
+    }
     out
 }
 

@@ -29,6 +29,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("withdrawn", "工单 {ticket} 已由反映人撤回，不再处理。"),
     ("withdrawn_one", "已撤回您对工单 {ticket} 的反映，该工单仍有 {count} 人反映，将继续处理。"),
     ("rejected", "工单 {ticket} 不予受理：{note}"),
+    ("not_complaint", "工单 {ticket} 经核实为{note}，不予受理，也不会计入投诉。感谢您的留言！如有占道、噪音、垃圾等城管问题，欢迎随时在群里反映。"),
     ("transferred", "工单 {ticket} 已转交{department}办理。"),
     ("merged", "工单 {ticket} 与 {target} 为同一问题，已合并到 {target} 一并处理（共 {count} 人反映）。"),
     ("on_hold", "工单 {ticket} 暂缓处理（挂账）：{note}"),

@@ -30,10 +30,12 @@ pub enum Act {
     Note,
     /// 核查结案 by the timer: the reporter never answered the 办结 reply.
     AutoClose,
+    /// `#非投诉`: not a complaint after all; closed as 不予受理.
+    NotComplaint,
 }
 
 impl Act {
-    pub const ALL: [Act; 18] = [
+    pub const ALL: [Act; 19] = [
         Act::Supplement,
         Act::Confirm,
         Act::NotFixed,
@@ -52,6 +54,7 @@ impl Act {
         Act::Recategorize,
         Act::Note,
         Act::AutoClose,
+        Act::NotComplaint,
     ];
 
     /// The verb used in refusals: "#1024 已办结，不能再认领".
@@ -75,6 +78,7 @@ impl Act {
             Act::Recategorize => "改类",
             Act::Note => "备注",
             Act::AutoClose => "自动结案",
+            Act::NotComplaint => "标记为非投诉",
         }
     }
 }
@@ -117,6 +121,8 @@ pub const TABLE: &[(Act, &[Status], Target)] = &[
     (Act::Progress, WORKING, Target::To(InProgress)),
     (Act::Resolve, WORKING, Target::To(Resolved)),
     (Act::Reject, LIVE, Target::To(Rejected)),
+    // A false ticket ends like a rejection, whatever work had begun.
+    (Act::NotComplaint, LIVE, Target::To(Rejected)),
     // A new department must dispatch it again, so the owner is cleared.
     (Act::Transfer, LIVE, Target::To(Open)),
     (Act::Merge, LIVE, Target::To(Duplicate)),
@@ -212,6 +218,10 @@ mod tests {
             (Act::Reject, Assigned, To(Rejected)),
             (Act::Reject, InProgress, To(Rejected)),
             (Act::Reject, OnHold, To(Rejected)),
+            (Act::NotComplaint, Open, To(Rejected)),
+            (Act::NotComplaint, Assigned, To(Rejected)),
+            (Act::NotComplaint, InProgress, To(Rejected)),
+            (Act::NotComplaint, OnHold, To(Rejected)),
             (Act::Transfer, Open, To(Open)),
             (Act::Transfer, Assigned, To(Open)),
             (Act::Transfer, InProgress, To(Open)),
