@@ -274,9 +274,9 @@ async fn a_reload_that_drops_a_category_with_open_tickets_needs_force() {
     );
     std::fs::remove_file(rules_dir.join("categories/dog.toml")).unwrap();
 
-    let reload = |allow: &'static str| {
+    let reload = |query: &'static str| {
         app.client
-            .post(app.url(&format!("/api/rules/reload{allow}")))
+            .post(app.url(&format!("/api/rules/reload{query}")))
             .bearer_auth("test-token")
             .send()
     };
@@ -307,9 +307,39 @@ async fn a_reload_that_drops_a_category_with_open_tickets_needs_force() {
     let text = reply["replies"][0]["text"].as_str().unwrap();
     assert!(text.contains("规则已重新加载"), "{text}");
     assert!(app.service.rules().category("dog").is_none());
-    // The API's force switch, on rules that now remove nothing.
-    let resp = reload("?allow_removed=true").await.unwrap();
-    assert_eq!(resp.status(), 200);
+
+    // The same from the command line: back again, then removed again.
+    let dog = rules_dir.join("categories/dog.toml");
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/categories/dog.toml");
+    std::fs::copy(shipped, &dog).unwrap();
+    assert_eq!(reload("").await.unwrap().status(), 200);
+    std::fs::remove_file(&dog).unwrap();
+    let cli = |force: bool| {
+        let url = app.url("");
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gongdan"));
+            cmd.args(["rules", "reload", "--url", &url])
+                .env("GONGDAN__SERVER__API_TOKEN", "test-token");
+            if force {
+                cmd.arg("--allow-removed");
+            }
+            cmd.output().unwrap()
+        })
+    };
+    let out = cli(false).await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && said.contains("\"dog\""), "{said}");
+    assert!(
+        app.service.rules().category("dog").is_some(),
+        "old rules stay"
+    );
+    let out = cli(true).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(app.service.rules().category("dog").is_none());
     app.stop().await;
 }
 

@@ -823,6 +823,7 @@ fn authorisation_matrix() {
         ("#重开 {n}", Pre::Resolved, [false, false, true, true]),
         ("#改类 {n} dog", Pre::Open, [false, false, true, true]),
         ("#备注 {n} 内部", Pre::Open, [false, false, true, true]),
+        ("#非投诉 {n}", Pre::Open, [false, false, true, true]),
         ("#统计 本周", Pre::Open, [false, false, false, true]),
         ("#重载规则", Pre::Open, [false, false, false, true]),
     ];
