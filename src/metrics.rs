@@ -13,7 +13,8 @@ const LATENCY_BUCKETS: [f64; 10] = [
 
 #[derive(Default)]
 pub struct Metrics {
-    /// (platform, outcome) → count. Outcomes: ticket, joined, command, chatter, duplicate, rejected.
+    /// (platform, outcome) → count. Outcomes: ticket, joined, command, answered
+    /// (a question answered, 解答问询), unanswered (a question logged for admins), chatter, duplicate, rejected.
     messages: Mutex<BTreeMap<(String, String), u64>>,
     /// category → tickets opened.
     tickets_created: Mutex<BTreeMap<String, u64>>,

@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use tokio::sync::{watch, Notify};
 
-use crate::classify::classify;
+use crate::answer::{self, Contacts, Decision, KnowledgeBase, Response};
+use crate::classify::{classify, Classification};
 use crate::config::Config;
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
@@ -19,8 +20,8 @@ use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
 use crate::ticket::{
-    Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
-    Status, Store, StoreError,
+    Action, CategoryInfo, Command, ComplaintInput, Context, Inquiry, ListFilter, Processed, Role,
+    Roles, Status, Store, StoreError,
 };
 use crate::writer::Writer;
 
@@ -60,6 +61,8 @@ pub const AUTO_CLOSE_ACTOR: &str = "gongdan";
 pub struct Service {
     config: Config,
     rules: RwLock<Arc<RuleSet>>,
+    /// 问询答复: loaded and swapped together with `rules`.
+    answers: RwLock<Arc<KnowledgeBase>>,
     context: RwLock<Arc<Context>>,
     store: Store,
     /// The one thread that writes messages to `store` (group commit).
@@ -85,13 +88,14 @@ pub struct ReloadSummary {
 impl Service {
     /// Load the rules and open the store; fails if either cannot be had.
     pub fn open(config: Config) -> Result<Service, ServiceError> {
-        let rules = load_rules(&config.rules.dir)?;
+        let (rules, answers) = load_rules(&config.rules.dir)?;
         let store = Store::open(&config.storage.data_dir)?;
         let context = build_context(&config, &rules);
         let adapters = Adapter::from_config(&config);
         let (shutdown, _) = watch::channel(false);
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
+            answers: RwLock::new(Arc::new(answers)),
             context: RwLock::new(Arc::new(context)),
             writer: Writer::start(store.clone()),
             store,
@@ -123,6 +127,13 @@ impl Service {
 
     pub fn rules(&self) -> Arc<RuleSet> {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn answers(&self) -> Arc<KnowledgeBase> {
+        self.answers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn context(&self) -> Arc<Context> {
@@ -170,10 +181,11 @@ impl Service {
                 })))
             }
             parsed @ Some(_) => Action::from_parse(parsed),
-            None => self
-                .classify_blocking(msg.text.clone(), false)
-                .await?
-                .map(Action::Complaint),
+            None => {
+                let service = Arc::clone(self);
+                let text = msg.text.clone();
+                tokio::task::spawn_blocking(move || service.complaint_or_question(&text)).await?
+            }
         };
         let Some(action) = action else {
             self.metrics.message(&platform, "chatter");
@@ -182,6 +194,11 @@ impl Service {
         let action = self.unless_repeated(&msg, action);
         let category = match &action {
             Action::Complaint(c) => Some(c.category.clone()),
+            _ => None,
+        };
+        let question = match &action {
+            Action::Inquiry(Inquiry::Unanswered) => Some("unanswered"),
+            Action::Inquiry(_) => Some("answered"),
             _ => None,
         };
         let processed: Processed = self.writer.process(msg, action, self.context()).await??;
@@ -193,7 +210,7 @@ impl Service {
                 "ticket"
             }
             (Some(_), false, false) => "joined",
-            (None, false, _) => "command",
+            (None, false, _) => question.unwrap_or("command"),
         };
         self.metrics.message(&platform, outcome);
         if !processed.duplicate_delivery && !processed.replies.is_empty() {
@@ -379,28 +396,65 @@ impl Service {
         let started = Instant::now();
         let c = classify(&rules, text);
         self.metrics.classify_latency(started.elapsed());
-        let missed = c.category.is_none();
-        let id = match (&c.category, insist) {
-            (Some(id), _) => id.as_str(),
-            (None, true) => c.candidates.first()?.category.as_ref(),
-            (None, false) => return None,
-        };
-        let cat = rules.category(id)?;
-        Some(ComplaintInput {
-            category: cat.id.clone(),
-            category_name: cat.name.clone(),
-            department: cat.department.clone(),
-            priority: c.priority.max(cat.priority),
-            sla_hours: cat.sla_hours,
-            location: c
-                .location
-                .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
-            tokens: c.tokens,
-            reply_template: cat.reply.clone(),
-            missed,
-        })
+        complaint_from(&rules, text, c, insist)
     }
 
+    /// A message that is no command: a complaint if the classifier says so,
+    /// else perhaps a question the knowledge base answers (or logs).
+    fn complaint_or_question(&self, text: &str) -> Option<Action> {
+        let (rules, kb) = (self.rules(), self.answers());
+        let started = Instant::now();
+        let decision = answer::decide(&rules, &kb, text);
+        self.metrics.classify_latency(started.elapsed());
+        match decision {
+            Decision::Complaint(c) => complaint_from(&rules, text, c, false).map(Action::Complaint),
+            Decision::Inquiry(Response::Answer(i)) => {
+                let e = &kb.entries()[i];
+                Some(Action::Inquiry(Inquiry::Answered {
+                    entry: e.id.clone(),
+                    text: e.answer.clone(),
+                }))
+            }
+            Decision::Inquiry(Response::TicketStatus) => {
+                Some(Action::Inquiry(Inquiry::TicketStatus))
+            }
+            Decision::Inquiry(Response::Unanswered) => Some(Action::Inquiry(Inquiry::Unanswered)),
+            Decision::Inquiry(Response::Nothing) => None,
+        }
+    }
+}
+
+/// The ticket input for a classification; `None` when it is not a complaint
+/// (with `insist`, the best-scoring category is taken even below its threshold).
+fn complaint_from(
+    rules: &RuleSet,
+    text: &str,
+    c: Classification,
+    insist: bool,
+) -> Option<ComplaintInput> {
+    let missed = c.category.is_none();
+    let id = match (&c.category, insist) {
+        (Some(id), _) => id.as_str(),
+        (None, true) => c.candidates.first()?.category.as_ref(),
+        (None, false) => return None,
+    };
+    let cat = rules.category(id)?;
+    Some(ComplaintInput {
+        category: cat.id.clone(),
+        category_name: cat.name.clone(),
+        department: cat.department.clone(),
+        priority: c.priority.max(cat.priority),
+        sla_hours: cat.sla_hours,
+        location: c
+            .location
+            .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
+        tokens: c.tokens,
+        reply_template: cat.reply.clone(),
+        missed,
+    })
+}
+
+impl Service {
     /// `#重载规则` from chat: admins only; the answer carries the errors.
     async fn reload_action(&self, msg: &InboundMessage, allow_removed: bool) -> Action {
         if self.role_of(msg) != Role::Admin {
@@ -453,12 +507,12 @@ impl Service {
         let dir = self.config.rules.dir.clone();
         let (old, store) = (self.rules(), self.store.clone());
         let loaded = tokio::task::spawn_blocking(move || {
-            let rules = load_rules(&dir)?;
+            let (rules, answers) = load_rules(&dir)?;
             let removed = removed_categories(&old, &rules, &store)?;
-            Ok::<_, ServiceError>((rules, removed))
+            Ok::<_, ServiceError>((rules, answers, removed))
         })
         .await?;
-        let loaded = loaded.and_then(|(rules, removed)| {
+        let loaded = loaded.and_then(|(rules, answers, removed)| {
             for r in &removed {
                 tracing::warn!(
                     category = %r.id,
@@ -469,13 +523,13 @@ impl Service {
                 );
             }
             if removed.is_empty() || allow_removed {
-                Ok(rules)
+                Ok((rules, answers))
             } else {
                 Err(ServiceError::RemovedCategories(removed))
             }
         });
         match loaded {
-            Ok(rules) => {
+            Ok((rules, answers)) => {
                 let summary = ReloadSummary {
                     categories: rules.categories().len(),
                     examples: rules
@@ -486,6 +540,7 @@ impl Service {
                 };
                 let context = build_context(&self.config, &rules);
                 *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+                *self.answers.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(answers);
                 *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
                 self.metrics.rule_reload(true);
                 tracing::info!(categories = summary.categories, "rules reloaded");
@@ -533,11 +588,17 @@ fn removed_categories(
     Ok(out)
 }
 
-fn load_rules(dir: &Path) -> Result<RuleSet, ServiceError> {
-    RuleSet::load(dir).map_err(|errors| ServiceError::Rules {
+/// The rule set and the knowledge base checked against it: both or neither.
+fn load_rules(dir: &Path) -> Result<(RuleSet, KnowledgeBase), ServiceError> {
+    let failed = |errors| ServiceError::Rules {
         dir: dir.display().to_string(),
         errors,
-    })
+    };
+    let rules = RuleSet::load(dir).map_err(failed)?;
+    // Contacts come from `org.toml` once it exists; until then every
+    // placeholder renders to the office that handles it.
+    let answers = KnowledgeBase::load(&rules, &Contacts::default()).map_err(failed)?;
+    Ok((rules, answers))
 }
 
 fn build_context(config: &Config, rules: &RuleSet) -> Context {

@@ -209,7 +209,7 @@ fn describe(got: &crate::classify::Classification) -> String {
     }
 }
 
-fn read_toml<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     errors: &mut Vec<RuleError>,
 ) -> Option<(String, T)> {
@@ -528,7 +528,7 @@ fn counted_repeat(hir: &Hir) -> u64 {
     }
 }
 
-fn compile_regex(source: &str) -> Result<Regex, String> {
+pub(crate) fn compile_regex(source: &str) -> Result<Regex, String> {
     if source.is_empty() {
         return Err("regex is empty".to_string());
     }

@@ -18,6 +18,7 @@ use jieba_rs::Jieba;
 use regex::Regex;
 
 pub use error::{line_of, RuleError, RuleErrors};
+pub(crate) use load::{compile_regex, read_toml};
 
 use crate::priority::Priority;
 

@@ -13,6 +13,7 @@ use super::correction::{Correction, CorrectionKind, NOT_A_COMPLAINT};
 use super::duplicate;
 use super::error::StoreError;
 use super::export::{stats_text, ticket_brief, ticket_line};
+use super::inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 use super::model::{
     ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
     UNCLASSIFIED_NAME,
@@ -50,6 +51,8 @@ pub(crate) struct Plan {
     pub replies: Vec<OutReply>,
     /// Labels people gave that the classifier missed.
     pub corrections: Vec<Correction>,
+    /// A question's 咨询 record, written with the delivery.
+    pub inquiry: Option<InquiryRecord>,
 }
 
 pub(crate) fn plan(
@@ -76,6 +79,7 @@ pub(crate) fn plan(
         Action::Notice(text) => p.say_here(text.clone(), None),
         Action::AutoClose(id) => p.auto_close(*id)?,
         Action::Silent => {}
+        Action::Inquiry(q) => p.inquiry(q)?,
     }
     Ok(p.finish())
 }
@@ -254,6 +258,59 @@ impl Planner<'_> {
         } else {
             names.join("、")
         }
+    }
+
+    // ---- questions (咨询) -------------------------------------------------
+
+    /// Answer a question, or tell the resident where their ticket stands;
+    /// either way record it, and never open a ticket.
+    fn inquiry(&mut self, q: &Inquiry) -> Result<(), StoreError> {
+        let (outcome, entry, ticket) = match q {
+            Inquiry::Answered { entry, text } => {
+                self.say_here(text.clone(), None);
+                (InquiryOutcome::Answered, Some(entry.clone()), None)
+            }
+            Inquiry::TicketStatus => match self.my_open_ticket()? {
+                Some(id) => {
+                    self.show(id)?;
+                    (InquiryOutcome::TicketStatus, None, Some(id.get()))
+                }
+                None => {
+                    let text = render_key("no_open_ticket", &self.ctx.replies, &[]);
+                    self.say_here(text, None);
+                    (InquiryOutcome::TicketStatus, None, None)
+                }
+            },
+            Inquiry::Unanswered => (InquiryOutcome::Unanswered, None, None),
+        };
+        self.plan.inquiry = Some(InquiryRecord {
+            at: self.now,
+            platform: self.msg.platform.clone(),
+            group_id: self.msg.group_id.clone(),
+            sender_id: self.msg.sender_id.clone(),
+            text: self.msg.text.trim().to_string(),
+            outcome,
+            entry,
+            ticket,
+        });
+        Ok(())
+    }
+
+    /// The newest ticket in this group the sender reported that is still open.
+    fn my_open_ticket(&mut self) -> Result<Option<TicketId>, StoreError> {
+        let ids: Vec<TicketId> = self
+            .store
+            .ids_in_group(&self.msg.platform, &self.msg.group_id)
+            .take(DUPLICATE_SCAN_LIMIT)
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            if let Some(t) = self.store.get(id)? {
+                if t.status.is_active() && self.is_reporter(&t) {
+                    return Ok(Some(id));
+                }
+            }
+        }
+        Ok(None)
     }
 
     // ---- complaints ------------------------------------------------------
