@@ -197,8 +197,13 @@ impl Service {
             _ => None,
         };
         let question = match &action {
-            Action::Inquiry(Inquiry::Unanswered) => Some("unanswered"),
-            Action::Inquiry(_) => Some("answered"),
+            Action::Inquiry(Inquiry::Unanswered) => Some(("unanswered", None)),
+            Action::Inquiry(Inquiry::TicketStatus { .. }) => {
+                Some(("answered", Some(answer::STATUS_LABEL.to_string())))
+            }
+            Action::Inquiry(Inquiry::Answered { entry, .. }) => {
+                Some(("answered", Some(entry.clone())))
+            }
             _ => None,
         };
         let processed: Processed = self.writer.process(msg, action, self.context()).await??;
@@ -210,7 +215,15 @@ impl Service {
                 "ticket"
             }
             (Some(_), false, false) => "joined",
-            (None, false, _) => question.unwrap_or("command"),
+            (None, false, _) => match question {
+                Some((outcome, entry)) => {
+                    if let Some(entry) = entry {
+                        self.metrics.inquiry_answered(&entry);
+                    }
+                    outcome
+                }
+                None => "command",
+            },
         };
         self.metrics.message(&platform, outcome);
         if !processed.duplicate_delivery && !processed.replies.is_empty() {
@@ -399,6 +412,13 @@ impl Service {
         complaint_from(&rules, text, c, insist)
     }
 
+    /// The community's contacts for `{station}`-style placeholders. None are
+    /// configured yet (`org.toml` will supply them): every placeholder says
+    /// its neutral phrase. The one place to wire them in.
+    fn contacts(&self) -> Contacts {
+        Contacts::default()
+    }
+
     /// A message that is no command: a complaint if the classifier says so,
     /// else perhaps a question the knowledge base answers (or logs).
     fn complaint_or_question(&self, text: &str) -> Option<Action> {
@@ -412,11 +432,14 @@ impl Service {
                 let e = &kb.entries()[i];
                 Some(Action::Inquiry(Inquiry::Answered {
                     entry: e.id.clone(),
-                    text: e.answer.clone(),
+                    text: self.contacts().fill(&e.answer),
                 }))
             }
-            Decision::Inquiry(Response::TicketStatus) => {
-                Some(Action::Inquiry(Inquiry::TicketStatus))
+            Decision::Inquiry(Response::TicketStatus(q)) => {
+                Some(Action::Inquiry(Inquiry::TicketStatus {
+                    number: q.number,
+                    categories: q.categories,
+                }))
             }
             Decision::Inquiry(Response::Unanswered) => Some(Action::Inquiry(Inquiry::Unanswered)),
             Decision::Inquiry(Response::Nothing) => None,
@@ -595,9 +618,7 @@ fn load_rules(dir: &Path) -> Result<(RuleSet, KnowledgeBase), ServiceError> {
         errors,
     };
     let rules = RuleSet::load(dir).map_err(failed)?;
-    // Contacts come from `org.toml` once it exists; until then every
-    // placeholder renders to the office that handles it.
-    let answers = KnowledgeBase::load(&rules, &Contacts::default()).map_err(failed)?;
+    let answers = KnowledgeBase::load(&rules).map_err(failed)?;
     Ok((rules, answers))
 }
 

@@ -1,9 +1,9 @@
-//! Measuring the knowledge base against a labelled questions TSV (`entry_id<TAB>text`).
+//! Measuring the knowledge base against a labelled questions TSV (`label<TAB>text`).
 //!
-//! `none` marks a message that must not be answered (a complaint, even one
-//! phrased as a question, or chatter); `ticket_status` a question after one's
-//! own ticket. The two bars: questions answered with the right entry, and
-//! `none` lines answered instead of ticketed or ignored.
+//! A label is an entry id or `ticket_status` (a question that must get that
+//! answer), `complaint` (must open a ticket, even phrased as a question) or
+//! `none` (chatter: must get no answer). The bars: questions answered with the
+//! right entry, and complaints answered instead of ticketed.
 
 use std::fmt;
 
@@ -11,12 +11,25 @@ use super::matcher::{decide, Decision, Response};
 use super::{KnowledgeBase, STATUS_LABEL};
 use crate::rules::RuleSet;
 
+/// The label of a message that must open a ticket.
+pub const COMPLAINT_LABEL: &str = "complaint";
+/// The label of a message that must get no answer at all.
+pub const NONE_LABEL: &str = "none";
+
+/// What a labelled line expects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// This entry id, or [`STATUS_LABEL`].
+    Answer(String),
+    Complaint,
+    Nothing,
+}
+
 /// One labelled line.
 #[derive(Debug, Clone)]
 pub struct QuestionSample {
     pub line: usize,
-    /// Entry id, [`STATUS_LABEL`], or `None` for "must not be answered".
-    pub label: Option<String>,
+    pub expect: Expect,
     pub text: String,
 }
 
@@ -30,13 +43,13 @@ pub fn parse_questions(text: &str, kb: &KnowledgeBase) -> Result<Vec<QuestionSam
             continue;
         }
         let Some((label, msg)) = line.split_once('\t') else {
-            errors.push(format!("{}: expected `entry_id<TAB>text`", i + 1));
+            errors.push(format!("{}: expected `label<TAB>text`", i + 1));
             continue;
         };
-        let label = label.trim();
-        let label = match label {
-            "none" => None,
-            l if l == STATUS_LABEL || kb.entry(l).is_some() => Some(l.to_string()),
+        let expect = match label.trim() {
+            NONE_LABEL => Expect::Nothing,
+            COMPLAINT_LABEL => Expect::Complaint,
+            l if l == STATUS_LABEL || kb.entry(l).is_some() => Expect::Answer(l.to_string()),
             l => {
                 errors.push(format!("{}: unknown entry {l:?}", i + 1));
                 continue;
@@ -44,7 +57,7 @@ pub fn parse_questions(text: &str, kb: &KnowledgeBase) -> Result<Vec<QuestionSam
         };
         samples.push(QuestionSample {
             line: i + 1,
-            label,
+            expect,
             text: msg.to_string(),
         });
     }
@@ -55,13 +68,17 @@ pub fn parse_questions(text: &str, kb: &KnowledgeBase) -> Result<Vec<QuestionSam
     }
 }
 
-/// The two bar figures and every miss.
+/// The bar figures and every miss.
 #[derive(Debug, Default, Clone)]
 pub struct AnswerReport {
     pub questions: usize,
     pub answered_right: usize,
+    pub complaints: usize,
+    /// Complaints that got an answer (an entry's or a ticket status) instead of a ticket.
+    pub complaints_answered: usize,
+    pub complaints_ticketed: usize,
     pub none: usize,
-    /// `none` lines that got an answer (an entry's or a ticket status).
+    /// `none` lines that got an answer.
     pub none_answered: usize,
     /// `(line, expected, got, text)`.
     pub misses: Vec<(usize, String, String, String)>,
@@ -70,6 +87,10 @@ pub struct AnswerReport {
 impl AnswerReport {
     pub fn question_accuracy(&self) -> f64 {
         ratio(self.answered_right, self.questions)
+    }
+
+    pub fn complaints_answered_rate(&self) -> f64 {
+        ratio(self.complaints_answered, self.complaints)
     }
 
     pub fn none_answered_rate(&self) -> f64 {
@@ -86,13 +107,13 @@ fn ratio(n: usize, d: usize) -> f64 {
 }
 
 /// What the service would do with `text`, as a label.
-fn outcome(rules: &RuleSet, kb: &KnowledgeBase, text: &str) -> String {
+pub fn outcome(rules: &RuleSet, kb: &KnowledgeBase, text: &str) -> String {
     match decide(rules, kb, text) {
         Decision::Complaint(c) => format!("ticket:{}", c.category.unwrap_or_default()),
         Decision::Inquiry(Response::Answer(i)) => kb.entries[i].id.clone(),
-        Decision::Inquiry(Response::TicketStatus) => STATUS_LABEL.to_string(),
+        Decision::Inquiry(Response::TicketStatus(_)) => STATUS_LABEL.to_string(),
         Decision::Inquiry(Response::Unanswered) => "unanswered".to_string(),
-        Decision::Inquiry(Response::Nothing) => "none".to_string(),
+        Decision::Inquiry(Response::Nothing) => NONE_LABEL.to_string(),
     }
 }
 
@@ -104,23 +125,30 @@ pub fn evaluate_answers(
     let mut r = AnswerReport::default();
     for s in samples {
         let got = outcome(rules, kb, &s.text);
-        let answered = !(got.starts_with("ticket:") || got == "unanswered" || got == "none");
-        let right = match &s.label {
-            Some(l) => {
+        let ticketed = got.starts_with("ticket:");
+        let answered = !(ticketed || got == "unanswered" || got == NONE_LABEL);
+        let (right, expected) = match &s.expect {
+            Expect::Answer(l) => {
                 r.questions += 1;
                 let ok = *l == got;
                 r.answered_right += usize::from(ok);
-                ok
+                (ok, l.as_str())
             }
-            None => {
+            Expect::Complaint => {
+                r.complaints += 1;
+                r.complaints_answered += usize::from(answered);
+                r.complaints_ticketed += usize::from(ticketed);
+                (ticketed, COMPLAINT_LABEL)
+            }
+            Expect::Nothing => {
                 r.none += 1;
                 r.none_answered += usize::from(answered);
-                !answered
+                (!answered, NONE_LABEL)
             }
         };
         if !right {
-            let expected = s.label.clone().unwrap_or_else(|| "none".into());
-            r.misses.push((s.line, expected, got, s.text.clone()));
+            r.misses
+                .push((s.line, expected.to_string(), got, s.text.clone()));
         }
     }
     r
@@ -137,7 +165,16 @@ impl fmt::Display for AnswerReport {
         )?;
         writeln!(
             f,
-            "none lines (complaints, chatter) answered instead: {}/{} ({:.1}%)",
+            "complaints answered instead of ticketed: {}/{} ({:.1}%); ticketed {}/{}",
+            self.complaints_answered,
+            self.complaints,
+            100.0 * self.complaints_answered_rate(),
+            self.complaints_ticketed,
+            self.complaints
+        )?;
+        writeln!(
+            f,
+            "chatter (none) answered: {}/{} ({:.1}%)",
             self.none_answered,
             self.none,
             100.0 * self.none_answered_rate()

@@ -16,7 +16,7 @@ use crate::rules::{compile_regex, line_of, read_toml, Example, RuleError, RuleEr
 const DEFAULT_THRESHOLD: f64 = 2.0;
 const MAX_WEIGHT: f64 = 100.0;
 
-pub fn load(rules: &RuleSet, contacts: &Contacts) -> Result<KnowledgeBase, RuleErrors> {
+pub fn load(rules: &RuleSet) -> Result<KnowledgeBase, RuleErrors> {
     let dir = rules.dir().join("answers");
     let mut errors = Vec::new();
     let mut files: Vec<_> = match fs::read_dir(&dir) {
@@ -43,7 +43,7 @@ pub fn load(rules: &RuleSet, contacts: &Contacts) -> Result<KnowledgeBase, RuleE
         let src = Source { path, text: &text };
         for spec in &file.entry {
             let before = errors.len();
-            let entry = entry(&src, spec, rules, contacts, &mut errors);
+            let entry = entry(&src, spec, rules, &mut errors);
             if let Some(first) = first_seen.get(&entry.id) {
                 errors.push(src.error(
                     &spec.id,
@@ -135,7 +135,7 @@ fn describe(kb: &KnowledgeBase, d: &Decision) -> String {
             c.category.as_deref().unwrap_or("?")
         ),
         Decision::Inquiry(Response::Answer(j)) => format!("the answer of {}", kb.entries[*j].id),
-        Decision::Inquiry(Response::TicketStatus) => "a ticket-status reply".to_string(),
+        Decision::Inquiry(Response::TicketStatus(_)) => "a ticket-status reply".to_string(),
         Decision::Inquiry(Response::Unanswered) => {
             "no answer (logged as unanswered: no entry reaches its threshold)".to_string()
         }
@@ -164,13 +164,7 @@ fn normalized_word(w: &str) -> String {
     crate::classify::normalize(w)
 }
 
-fn entry(
-    src: &Source,
-    spec: &EntrySpec,
-    rules: &RuleSet,
-    contacts: &Contacts,
-    errors: &mut Vec<RuleError>,
-) -> Entry {
+fn entry(src: &Source, spec: &EntrySpec, rules: &RuleSet, errors: &mut Vec<RuleError>) -> Entry {
     let id = spec.id.get_ref().trim().to_string();
     if id.is_empty()
         || !id
@@ -185,17 +179,12 @@ fn entry(
     if spec.question.get_ref().trim().is_empty() {
         errors.push(src.error(&spec.question, format!("{id}: question is empty")));
     }
-    let answer = if spec.answer.get_ref().trim().is_empty() {
+    let answer = spec.answer.get_ref().trim().to_string();
+    if answer.is_empty() {
         errors.push(src.error(&spec.answer, format!("{id}: answer is empty")));
-        String::new()
-    } else {
-        contacts
-            .render(spec.answer.get_ref().trim())
-            .unwrap_or_else(|e| {
-                errors.push(src.error(&spec.answer, format!("{id}: {e}")));
-                String::new()
-            })
-    };
+    } else if let Err(e) = Contacts::default().render(&answer) {
+        errors.push(src.error(&spec.answer, format!("{id}: {e}")));
+    }
     if let Some(cat) = &spec.category {
         if rules.category(cat.get_ref()).is_none() {
             errors.push(src.error(cat, format!("{id}: unknown category {:?}", cat.get_ref())));

@@ -58,14 +58,27 @@ const QUESTION_CUES: &[&str] = &[
     "?",
 ];
 
+/// Words that ask how far something got: "怎么样了", "处理了吗", "有结果没".
+const PROGRESS: &str =
+    "(怎么样|咋样|如何了|进展|进度|处理了|处理没|处理完|处理得|处理到|解决了|解决没|\
+                        办了|办好|办完|有结果|有回复|有消息|有下文|到哪|啥情况|什么情况|有人管|\
+                        有没有人管|管了没|修了没|修好|清了没|清走了没|结案|还没弄|弄了没|受理了)";
+
 /// "我反映的狗屎问题怎么样了": a resident asking after their own report.
-static STATUS_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        "(我|咱)[^,。!?;]{0,12}(反映|投诉|举报|报修|上报|报的|提的|报过)[^。!;]{0,24}\
-         (怎么样|咋样|进展|进度|处理了|处理没|处理得|有人管吗|有没有人管|解决了吗|解决没|\
-         办了没|办好了|有结果|有回复|有消息|到哪一步)",
-    )
+static MINE_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        "(我|咱|俺)[^,。!?;]{{0,12}}(反映|投诉|举报|报修|上报|报的|提的|报过|说的|发的)[^。!;]{{0,24}}{PROGRESS}"
+    ))
     .expect("status-question regex compiles")
+});
+
+/// "3号工单处理了吗", "工单12怎么样了", "#12 有进展吗": the ticket by number.
+static NUMBERED_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        "(?:(?:工单|单号|编号)\\s*(?:号|编号)?\\s*#?\\s*(\\d{{1,9}})|#\\s*(\\d{{1,9}})|(\\d{{1,9}})\\s*号?\\s*(?:工单|单子))\
+         [^。!;]{{0,16}}{PROGRESS}"
+    ))
+    .expect("numbered status regex compiles")
 });
 
 static CUES: LazyLock<AhoCorasick> =
@@ -76,12 +89,46 @@ static CUES: LazyLock<AhoCorasick> =
 pub enum Response {
     /// Answer with `entries[i]`.
     Answer(usize),
-    /// The resident asks after a ticket they reported.
-    TicketStatus,
+    /// The resident asks after a ticket: by number, or their own open one.
+    TicketStatus(StatusQuery),
     /// A city-management question nothing answers: log it for the admins.
     Unanswered,
     /// Not a question, or not one about the city: say nothing.
     Nothing,
+}
+
+/// Which ticket a status question is about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusQuery {
+    /// The number the resident gave (`3号工单` → 3).
+    pub number: Option<u64>,
+    /// Categories the question's words point to, best first: "我反映的狗屎
+    /// 问题" picks the asker's dog ticket over their parking one.
+    pub categories: Vec<String>,
+}
+
+/// A status question's [`StatusQuery`], or `None` when `norm` asks after no ticket.
+fn status_query(norm: &str, c: &Classification) -> Option<StatusQuery> {
+    let categories = || {
+        c.candidates
+            .iter()
+            .filter(|k| k.score > 0.0)
+            .map(|k| k.category.to_string())
+            .collect()
+    };
+    if let Some(caps) = NUMBERED_STATUS.captures(norm) {
+        let number = (1..=3)
+            .find_map(|i| caps.get(i))
+            .and_then(|m| m.as_str().parse().ok());
+        return Some(StatusQuery {
+            number,
+            categories: categories(),
+        });
+    }
+    MINE_STATUS.is_match(norm).then(|| StatusQuery {
+        number: None,
+        categories: categories(),
+    })
 }
 
 /// The whole decision for one message, as the service takes it.
@@ -95,8 +142,10 @@ pub enum Decision {
 /// then ask the knowledge base.
 pub fn decide(rules: &RuleSet, kb: &KnowledgeBase, text: &str) -> Decision {
     let c = classify(rules, text);
-    if STATUS_QUESTION.is_match(&normalize(text)) {
-        return Decision::Inquiry(Response::TicketStatus);
+    // Before the complaint test: "我反映的狗屎问题怎么样了" scores as a dog
+    // complaint, but it asks after the ticket that complaint already opened.
+    if let Some(q) = status_query(&normalize(text), &c) {
+        return Decision::Inquiry(Response::TicketStatus(q));
     }
     if c.category.is_some() {
         return Decision::Complaint(c);
@@ -108,8 +157,8 @@ impl KnowledgeBase {
     /// The response to `text`, which `classification` did not take for a complaint.
     pub fn respond(&self, text: &str, classification: &Classification) -> Response {
         let norm = normalize(text);
-        if STATUS_QUESTION.is_match(&norm) {
-            return Response::TicketStatus;
+        if let Some(q) = status_query(&norm, classification) {
+            return Response::TicketStatus(q);
         }
         if !CUES.is_match(&norm) {
             return Response::Nothing;

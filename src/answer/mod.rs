@@ -18,7 +18,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 pub use contacts::{Contacts, CONTACT_FALLBACKS};
-pub use matcher::{decide, Decision, Response};
+pub use matcher::{decide, Decision, Response, StatusQuery};
 
 use crate::rules::Example;
 
@@ -37,7 +37,8 @@ pub struct KnowledgeBase {
 pub struct Entry {
     pub id: String,
     pub question: String,
-    /// With `{contact:…}` already rendered.
+    /// As written: `{station}`-style placeholders are filled when it is sent
+    /// ([`Contacts::fill`]), so contacts can change without a reload.
     pub answer: String,
     pub category: Option<String>,
     pub threshold: f64,
@@ -61,11 +62,8 @@ pub(crate) struct Index {
 impl KnowledgeBase {
     /// Load `<rules_dir>/answers/*.toml` (none is an empty knowledge base) and
     /// run every example against `rules`: all or nothing, like the rule set.
-    pub fn load(
-        rules: &crate::rules::RuleSet,
-        contacts: &Contacts,
-    ) -> Result<KnowledgeBase, crate::rules::RuleErrors> {
-        load::load(rules, contacts)
+    pub fn load(rules: &crate::rules::RuleSet) -> Result<KnowledgeBase, crate::rules::RuleErrors> {
+        load::load(rules)
     }
 
     pub fn entries(&self) -> &[Entry] {

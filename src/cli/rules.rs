@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use clap::{Args, Subcommand};
-use gongdan::answer::{eval as answer_eval, Contacts, KnowledgeBase};
+use gongdan::answer::{eval as answer_eval, KnowledgeBase};
 use gongdan::config::Config;
 use gongdan::eval;
 use gongdan::rules::{RuleErrors, RuleSet};
@@ -110,7 +110,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             match RuleSet::load(&dir) {
                 Ok(rules) => {
-                    let kb = match KnowledgeBase::load(&rules, &Contacts::default()) {
+                    let kb = match KnowledgeBase::load(&rules) {
                         Ok(kb) => kb,
                         Err(errors) => return print_errors(&dir, &errors),
                     };
@@ -164,7 +164,7 @@ fn china_midnight(day: NaiveDate) -> Option<chrono::DateTime<Utc>> {
 }
 
 fn eval_answers(args: &EvalArgs, rules: &RuleSet, text: &str) -> anyhow::Result<ExitCode> {
-    let kb = KnowledgeBase::load(rules, &Contacts::default()).map_err(|errors| {
+    let kb = KnowledgeBase::load(rules).map_err(|errors| {
         anyhow::anyhow!("answers in {} do not load:\n{errors}", args.rules.display())
     })?;
     let samples = match answer_eval::parse_questions(text, &kb) {

@@ -270,7 +270,24 @@ impl Planner<'_> {
                 self.say_here(text.clone(), None);
                 (InquiryOutcome::Answered, Some(entry.clone()), None)
             }
-            Inquiry::TicketStatus => match self.my_open_ticket()? {
+            Inquiry::TicketStatus {
+                number: Some(n), ..
+            } => match TicketId::new(*n) {
+                Some(id) => {
+                    // `show` refuses a resident another group's ticket.
+                    self.show(id)?;
+                    (InquiryOutcome::TicketStatus, None, Some(id.get()))
+                }
+                None => {
+                    let text = render_key("no_open_ticket", &self.ctx.replies, &[]);
+                    self.say_here(text, None);
+                    (InquiryOutcome::TicketStatus, None, None)
+                }
+            },
+            Inquiry::TicketStatus {
+                number: None,
+                categories,
+            } => match self.my_open_ticket(categories)? {
                 Some(id) => {
                     self.show(id)?;
                     (InquiryOutcome::TicketStatus, None, Some(id.get()))
@@ -296,21 +313,26 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// The newest ticket in this group the sender reported that is still open.
-    fn my_open_ticket(&mut self) -> Result<Option<TicketId>, StoreError> {
+    /// The sender's open ticket in this group: of the first of `categories`
+    /// they have one in, else their newest.
+    fn my_open_ticket(&mut self, categories: &[String]) -> Result<Option<TicketId>, StoreError> {
         let ids: Vec<TicketId> = self
             .store
             .ids_in_group(&self.msg.platform, &self.msg.group_id)
             .take(DUPLICATE_SCAN_LIMIT)
             .collect::<Result<_, _>>()?;
+        let mut mine = Vec::new();
         for id in ids {
             if let Some(t) = self.store.get(id)? {
                 if t.status.is_active() && self.is_reporter(&t) {
-                    return Ok(Some(id));
+                    mine.push(t);
                 }
             }
         }
-        Ok(None)
+        let by_category = categories
+            .iter()
+            .find_map(|c| mine.iter().find(|t| t.category == *c));
+        Ok(by_category.or(mine.first()).map(|t| t.id))
     }
 
     // ---- complaints ------------------------------------------------------

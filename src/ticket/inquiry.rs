@@ -12,8 +12,13 @@ use serde::{Deserialize, Serialize};
 pub enum Inquiry {
     /// Answer with this knowledge-base entry's text.
     Answered { entry: String, text: String },
-    /// Tell the resident where their open ticket in this group stands.
-    TicketStatus,
+    /// Tell the resident where a ticket stands: `number` if they gave one,
+    /// else their own open ticket in this group, preferring `categories`
+    /// (best first) when they named what it was about.
+    TicketStatus {
+        number: Option<u64>,
+        categories: Vec<String>,
+    },
     /// A city question no entry answers: log it, say nothing.
     Unanswered,
 }
