@@ -1,0 +1,198 @@
+//! 问询答复 through the real server and the generic platform's stand-in: a
+//! question gets its knowledge-base answer in the group, a ticket-status
+//! question gets the ticket's state, an unanswered question is logged (and
+//! exported by `gongdan rules unanswered`), and a complaint phrased as a
+//! question still opens a ticket.
+
+mod common;
+
+use std::process::Command;
+
+use common::{spawn_app, test_config, StandIn, TestApp};
+use gongdan::ticket::{InquiryOutcome, Period};
+
+async fn app_with_platform() -> (tempfile::TempDir, StandIn, TestApp) {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    let mut config = test_config(root.path());
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
+    let app = spawn_app(config).await;
+    (root, platform, app)
+}
+
+fn reply_text(body: &serde_json::Value) -> String {
+    body["replies"][0]["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_question_gets_its_answer_in_the_group_and_is_counted() {
+    let (_root, platform, app) = app_with_platform().await;
+
+    let (status, body) = app
+        .say("q1", "zhang", "请问旧沙发不要了放哪里？我电话13812345678")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["ticket"].is_null(),
+        "a question is never a ticket: {body}"
+    );
+    let text = reply_text(&body);
+    assert!(text.contains("大件垃圾"), "{text}");
+    // No org.toml: the placeholder reads as the neutral office, never a made-up number.
+    assert!(text.contains("街道环卫所"), "{text}");
+    assert!(!text.contains('{'), "{text}");
+
+    let got = platform.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    let sent = got[0].json();
+    assert_eq!(sent["group_id"], "g1");
+    assert!(sent["text"].as_str().unwrap().contains("大件垃圾"));
+
+    // Recorded on a 咨询 record, not as a ticket, and counted.
+    let store = app.service.store();
+    assert!(store.all_tickets().unwrap().is_empty());
+    let asked = store.inquiries().unwrap();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].outcome, InquiryOutcome::Answered);
+    assert_eq!(asked[0].entry.as_deref(), Some("bulky_waste"));
+    let stats = store.stats(Period::Today, chrono::Utc::now()).unwrap();
+    assert_eq!(stats.inquiries_answered, 1);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("gongdan_inquiries_answered_total{entry=\"bulky_waste\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("outcome=\"answered\""), "{metrics}");
+
+    // `#统计` reports it (officers only).
+    let (_, body) = app.say("q2", "admin", "#统计").await;
+    assert!(reply_text(&body).contains("解答问询 1 件"), "{body}");
+
+    // A retried delivery answers once.
+    let (_, again) = app
+        .say("q1", "zhang", "请问旧沙发不要了放哪里？我电话13812345678")
+        .await;
+    assert_eq!(again["replies"], body_replies_of_first(&got));
+    assert_eq!(store.inquiries().unwrap().len(), 1);
+    app.stop().await;
+}
+
+/// The replies the first delivery produced, as the webhook answer lists them.
+fn body_replies_of_first(got: &[common::Received]) -> serde_json::Value {
+    let sent = got[0].json();
+    serde_json::json!([{"group_id": sent["group_id"], "text": sent["text"]}])
+}
+
+#[tokio::test]
+async fn a_ticket_status_question_gets_that_tickets_state() {
+    let (_root, platform, app) = app_with_platform().await;
+
+    let (_, dog) = app.say("c1", "zhang", "草坪上全是狗屎没人清理").await;
+    let dog = dog["ticket"].as_u64().expect("dog ticket");
+    let (_, park) = app
+        .say("c2", "zhang", "消防通道被车堵死了，5号楼这边")
+        .await;
+    let park = park["ticket"].as_u64().expect("fire-lane ticket");
+    assert_ne!(dog, park);
+
+    // By category words: the dog ticket, although the newer one is the fire lane.
+    let (_, body) = app.say("s1", "zhang", "我反映的狗屎问题怎么样了").await;
+    let text = reply_text(&body);
+    assert!(body["ticket"].as_u64() == Some(dog), "{body}");
+    assert!(text.contains(&format!("#{dog}")), "{text}");
+    let stored = app
+        .service
+        .store()
+        .get(gongdan::ticket::TicketId::new(dog).unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(
+        text.contains(&format!("状态：{}", stored.status.label())),
+        "{text}"
+    );
+
+    // By number.
+    let (_, body) = app
+        .say("s2", "zhang", &format!("{park}号工单处理了吗"))
+        .await;
+    assert!(reply_text(&body).contains(&format!("#{park}")), "{body}");
+
+    // Someone with no open ticket here is told so, and nothing opens.
+    let (_, body) = app.say("s3", "li", "我反映的狗屎问题怎么样了").await;
+    assert!(body["ticket"].is_null(), "{body}");
+    assert!(reply_text(&body).contains("没有查到"), "{body}");
+
+    let store = app.service.store();
+    assert_eq!(store.all_tickets().unwrap().len(), 2);
+    let asked = store.inquiries().unwrap();
+    assert_eq!(asked.len(), 3);
+    assert!(asked
+        .iter()
+        .all(|q| q.outcome == InquiryOutcome::TicketStatus));
+    assert_eq!(asked[0].ticket, Some(dog));
+    // Two ticket replies, then three status replies, all in the group.
+    let got = platform.wait_for(5).await;
+    assert_eq!(got.len(), 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_question_is_logged_and_exported_as_tsv() {
+    let (root, _platform, app) = app_with_platform().await;
+
+    let (_, body) = app
+        .say("u1", "zhang", "请问小区充电桩怎么收费，13812345678")
+        .await;
+    assert_eq!(body["replies"], serde_json::json!([]), "no reply: {body}");
+    assert!(body["ticket"].is_null());
+    // Plain chatter is not logged.
+    app.say("u2", "li", "各位邻居早上好").await;
+
+    let logged = app.service.store().unanswered(None).unwrap();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(logged[0].outcome, InquiryOutcome::Unanswered);
+    assert!(app.metrics().await.contains("outcome=\"unanswered\""));
+    app.stop().await;
+
+    let data = root.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_gongdan"))
+        .args(["rules", "unanswered", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let tsv = String::from_utf8(out.stdout).unwrap();
+    let fields: Vec<&str> = tsv.trim_end().split('\t').collect();
+    assert_eq!(fields.len(), 4, "{tsv}");
+    assert_eq!(fields[1], "generic");
+    assert_eq!(fields[2], "g1");
+    assert!(fields[3].starts_with("请问小区充电桩怎么收费"), "{tsv}");
+    assert!(!tsv.contains("13812345678"), "phones masked: {tsv}");
+
+    // --since after today leaves nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_gongdan"))
+        .args(["rules", "unanswered", "--since", "2999-01-01", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_complaint_phrased_as_a_question_still_opens_a_ticket() {
+    let (_root, _platform, app) = app_with_platform().await;
+    for (id, text) in [
+        ("p1", "能不能管管楼下的烧烤摊，天天烟熏火燎到半夜"),
+        ("p2", "怎么没人管啊，3号楼门口的垃圾堆了一个礼拜"),
+        ("p3", "一楼那户在院子里私搭棚子，城管管不管？"),
+    ] {
+        let (_, body) = app.say(id, "zhang", text).await;
+        assert!(body["ticket"].is_u64(), "{text}: {body}");
+    }
+    assert!(app.service.store().inquiries().unwrap().is_empty());
+    app.stop().await;
+}
