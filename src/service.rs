@@ -530,12 +530,8 @@ impl Service {
         let dir = self.config.rules.dir.clone();
         let (old, store) = (self.rules(), self.store.clone());
         let loaded = tokio::task::spawn_blocking(move || {
-            let (rules, answers) = load_rules(&dir)?;
+            let rules = load_categories(&dir)?;
             let removed = removed_categories(&old, &rules, &store)?;
-            Ok::<_, ServiceError>((rules, answers, removed))
-        })
-        .await?;
-        let loaded = loaded.and_then(|(rules, answers, removed)| {
             for r in &removed {
                 tracing::warn!(
                     category = %r.id,
@@ -545,12 +541,15 @@ impl Service {
                     "reload removes a category that has open tickets"
                 );
             }
-            if removed.is_empty() || allow_removed {
-                Ok((rules, answers))
-            } else {
-                Err(ServiceError::RemovedCategories(removed))
+            if !removed.is_empty() && !allow_removed {
+                return Err(ServiceError::RemovedCategories(removed));
             }
-        });
+            // After the removal check, so a refused removal says so first;
+            // answers linked to a removed category then fail with file:line.
+            let answers = load_answers(&dir, &rules)?;
+            Ok((rules, answers))
+        })
+        .await?;
         match loaded {
             Ok((rules, answers)) => {
                 let summary = ReloadSummary {
@@ -613,13 +612,23 @@ fn removed_categories(
 
 /// The rule set and the knowledge base checked against it: both or neither.
 fn load_rules(dir: &Path) -> Result<(RuleSet, KnowledgeBase), ServiceError> {
-    let failed = |errors| ServiceError::Rules {
+    let rules = load_categories(dir)?;
+    let answers = load_answers(dir, &rules)?;
+    Ok((rules, answers))
+}
+
+fn load_categories(dir: &Path) -> Result<RuleSet, ServiceError> {
+    RuleSet::load(dir).map_err(|errors| ServiceError::Rules {
         dir: dir.display().to_string(),
         errors,
-    };
-    let rules = RuleSet::load(dir).map_err(failed)?;
-    let answers = KnowledgeBase::load(&rules).map_err(failed)?;
-    Ok((rules, answers))
+    })
+}
+
+fn load_answers(dir: &Path, rules: &RuleSet) -> Result<KnowledgeBase, ServiceError> {
+    KnowledgeBase::load(rules).map_err(|errors| ServiceError::Rules {
+        dir: dir.display().to_string(),
+        errors,
+    })
 }
 
 fn build_context(config: &Config, rules: &RuleSet) -> Context {
