@@ -470,7 +470,7 @@ fn complaint_from(
         sla_hours: cat.sla_hours,
         location: c
             .location
-            .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
+            .or_else(|| crate::classify::locate(rules, &crate::classify::normalize(text))),
         tokens: c.tokens,
         reply_template: cat.reply.clone(),
         missed,

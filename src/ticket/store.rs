@@ -796,7 +796,7 @@ impl Store {
             .values()
             .map(|v| record::decode_v1::<InquiryRecord>("inquiries", &v?))
             .collect::<Result<Vec<_>, _>>()?;
-        all.sort_by(|a, b| a.at.cmp(&b.at));
+        all.sort_by_key(|q| q.at);
         Ok(all)
     }
 
