@@ -196,3 +196,71 @@ async fn a_complaint_phrased_as_a_question_still_opens_a_ticket() {
     assert!(app.service.store().inquiries().unwrap().is_empty());
     app.stop().await;
 }
+
+/// A OneBot v11 group message (string format), unsigned.
+fn onebot_event(message_id: i64, user_id: i64, raw: &str) -> String {
+    serde_json::json!({
+        "time": 1718000000,
+        "self_id": 10001000,
+        "post_type": "message",
+        "message_type": "group",
+        "sub_type": "normal",
+        "message_id": message_id,
+        "group_id": 736120384,
+        "user_id": user_id,
+        "message": raw,
+        "raw_message": raw,
+        "font": 0,
+        "sender": {"user_id": user_id, "nickname": "小张", "role": "member"}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn through_onebot_a_question_is_answered_with_send_group_msg_and_a_complaint_ticketed() {
+    let root = tempfile::tempdir().unwrap();
+    let platform = StandIn::start().await;
+    platform.set_reply_body(r#"{"status":"ok","retcode":0,"data":{"message_id":1}}"#);
+    let mut config = test_config(root.path());
+    config.platforms.onebot.enabled = true;
+    config.platforms.onebot.api_url = Some(platform.url(""));
+    let app = spawn_app(config).await;
+    let post = |body: String| {
+        app.client
+            .post(app.url("/webhook/onebot"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let resp = post(onebot_event(11, 1234567, "请问今年什么时候开始供暖"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let got = platform.wait_for(1).await;
+    assert_eq!(got[0].path, "/send_group_msg");
+    let sent = got[0].json();
+    assert_eq!(sent["group_id"], serde_json::json!(736120384));
+    assert!(
+        sent["message"].as_str().unwrap().contains("供暖期"),
+        "{sent}"
+    );
+
+    let resp = post(onebot_event(
+        12,
+        1234567,
+        "暖气怎么还不热？家里才十四度，能不能管管",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 204);
+    let store = app.service.store();
+    let tickets = store.all_tickets().unwrap();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].category, "heating");
+    let asked = store.inquiries().unwrap();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].platform, "onebot");
+    assert_eq!(asked[0].entry.as_deref(), Some("heating_season"));
+    app.stop().await;
+}
