@@ -196,6 +196,13 @@ impl Service {
             Action::Complaint(c) => Some(c.category.clone()),
             _ => None,
         };
+        // A status question with no ticket to ask after files its complaint.
+        let status_fallback = match &action {
+            Action::Inquiry(Inquiry::TicketStatus {
+                otherwise: Some(c), ..
+            }) => Some(c.category.clone()),
+            _ => None,
+        };
         let question = match &action {
             Action::Inquiry(Inquiry::Unanswered) => Some(("unanswered", None)),
             Action::Inquiry(Inquiry::TicketStatus { .. }) => {
@@ -215,6 +222,12 @@ impl Service {
                 "ticket"
             }
             (Some(_), false, false) => "joined",
+            (None, false, true) if status_fallback.is_some() => {
+                if let Some(cat) = &status_fallback {
+                    self.metrics.ticket_created(cat);
+                }
+                "ticket"
+            }
             (None, false, _) => match question {
                 Some((outcome, entry)) => {
                     if let Some(entry) = entry {
@@ -436,15 +449,32 @@ impl Service {
                 }))
             }
             Decision::Inquiry(Response::TicketStatus(q)) => {
+                // Only a message that says more than the question itself
+                // ("…又摆出来了，烟熏得不行，有没有人管") may stand as a
+                // complaint; "我反映的狗屎问题怎么样了" alone opens nothing.
+                let otherwise = if more_than_one_clause(text) {
+                    complaint_from(&rules, text, classify(&rules, text), false)
+                } else {
+                    None
+                };
                 Some(Action::Inquiry(Inquiry::TicketStatus {
                     number: q.number,
                     categories: q.categories,
+                    otherwise: otherwise.map(Box::new),
                 }))
             }
             Decision::Inquiry(Response::Unanswered) => Some(Action::Inquiry(Inquiry::Unanswered)),
             Decision::Inquiry(Response::Nothing) => None,
         }
     }
+}
+
+/// Whether `text` has a clause break before its end (`，` `。` `！` `；`…).
+fn more_than_one_clause(text: &str) -> bool {
+    let breaks: &[char] = &['，', ',', '。', '！', '!', '；', ';', '\n', ' '];
+    text.trim()
+        .trim_end_matches(|c: char| breaks.contains(&c) || c == '？' || c == '?')
+        .contains(breaks)
 }
 
 /// The ticket input for a classification; `None` when it is not a complaint

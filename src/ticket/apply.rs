@@ -287,10 +287,18 @@ impl Planner<'_> {
             Inquiry::TicketStatus {
                 number: None,
                 categories,
+                otherwise,
             } => match self.my_open_ticket(categories)? {
                 Some(id) => {
                     self.show(id)?;
                     (InquiryOutcome::TicketStatus, None, Some(id.get()))
+                }
+                // No ticket of theirs to ask after: the complaint it also is.
+                None if otherwise.is_some() => {
+                    return match otherwise {
+                        Some(c) => self.complaint(c),
+                        None => Ok(()),
+                    };
                 }
                 None => {
                     let text = render_key("no_open_ticket", &self.ctx.replies, &[]);

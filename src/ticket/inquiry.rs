@@ -18,6 +18,10 @@ pub enum Inquiry {
     TicketStatus {
         number: Option<u64>,
         categories: Vec<String>,
+        /// What the classifier made of it. "我投诉的烧烤摊又开始了，有没有人管"
+        /// asks after a ticket, but when the asker has none open here it is
+        /// a complaint, and the classifier's word stands: a ticket opens.
+        otherwise: Option<Box<super::model::ComplaintInput>>,
     },
     /// A city question no entry answers: log it, say nothing.
     Unanswered,
