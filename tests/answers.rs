@@ -168,6 +168,14 @@ async fn an_unanswered_question_is_logged_and_exported_as_tsv() {
     let logged = app.service.store().unanswered(None).unwrap();
     assert_eq!(logged.len(), 1, "{logged:?}");
     assert_eq!(logged[0].outcome, InquiryOutcome::Unanswered);
+    let by_delivery = app.service.store().inquiry("generic", "u1").unwrap();
+    assert_eq!(by_delivery.as_ref(), Some(&logged[0]));
+    assert!(app
+        .service
+        .store()
+        .inquiry("generic", "u2")
+        .unwrap()
+        .is_none());
     assert!(app.metrics().await.contains("outcome=\"unanswered\""));
     app.stop().await;
 
@@ -277,4 +285,30 @@ async fn through_onebot_a_question_is_answered_with_send_group_msg_and_a_complai
     assert_eq!(asked[0].platform, "onebot");
     assert_eq!(asked[0].entry.as_deref(), Some("heating_season"));
     app.stop().await;
+}
+
+#[test]
+fn gongdan_chat_answers_a_question_and_says_when_one_is_logged() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gongdan"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("chat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("请问暖气费在哪交\n请问小区充电桩怎么收费\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("供暖费一般在开栓前缴纳"), "{text}");
+    assert!(
+        text.contains("logged for `gongdan rules unanswered`"),
+        "{text}"
+    );
 }

@@ -775,6 +775,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The 咨询 record one delivery left, if it was a question.
+    pub fn inquiry(
+        &self,
+        platform: &str,
+        message_id: &str,
+    ) -> Result<Option<InquiryRecord>, StoreError> {
+        self.inquiries
+            .get(keys::processed(platform, message_id))?
+            .map(|v| record::decode_v1("inquiries", &v))
+            .transpose()
+    }
+
     /// Questions no entry answered, from `since` on, oldest first.
     pub fn unanswered(
         &self,
