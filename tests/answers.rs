@@ -312,3 +312,30 @@ fn gongdan_chat_answers_a_question_and_says_when_one_is_logged() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_edited_answer_is_picked_up_by_the_watcher() {
+    let (root, _platform, app) = app_with_platform().await;
+    let file = root.path().join("rules/answers/sanitation.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = text.replacen(
+        "大件垃圾（旧沙发、床垫、柜子等）不要放进普通垃圾桶",
+        "大件垃圾请周六上午放到东门大件垃圾点",
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&file, edited).unwrap();
+    let mut seen = String::new();
+    for i in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, body) = app
+            .say(&format!("w{i}"), "zhang", "请问旧沙发不要了放哪里")
+            .await;
+        seen = reply_text(&body);
+        if seen.contains("周六上午") {
+            break;
+        }
+    }
+    assert!(seen.contains("周六上午"), "{seen}");
+    app.stop().await;
+}
