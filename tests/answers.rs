@@ -324,9 +324,11 @@ async fn an_edited_answer_is_picked_up_by_the_watcher() {
         1,
     );
     assert_ne!(edited, text);
+    // Let the watcher take its first look before the edit.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     std::fs::write(&file, edited).unwrap();
     let mut seen = String::new();
-    for i in 0..50 {
+    for i in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let (_, body) = app
             .say(&format!("w{i}"), "zhang", "请问旧沙发不要了放哪里")
@@ -336,6 +338,7 @@ async fn an_edited_answer_is_picked_up_by_the_watcher() {
             break;
         }
     }
-    assert!(seen.contains("周六上午"), "{seen}");
+    let m = app.metrics().await;
+    assert!(seen.contains("周六上午"), "{seen}\n{m}");
     app.stop().await;
 }
