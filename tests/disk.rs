@@ -7,6 +7,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{copy_rules, spawn_app, test_config, TestApp};
@@ -329,26 +331,38 @@ async fn database_opens_after_sigkill_on_a_full_disk() {
         assert_eq!(post(&client, &base, &complaint(&id, 200)).await.0, 200);
         acked.push(id);
     }
-    // Everything else on the disk fills it up to the reserve; then the
-    // messages keep coming, and the service is killed in the middle.
+    // Everything else on the disk fills it up to the reserve; the messages
+    // keep coming until they are refused, and the service is killed while
+    // they still come.
     fs.fill(6 * MIB);
+    let refused = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for w in 0..4 {
-        let (client, base) = (client.clone(), base.clone());
+        let (client, base, refused) = (client.clone(), base.clone(), refused.clone());
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
-            for n in 0..300 {
+            for n in 0..5000 {
                 let id = format!("w{w}-{n}");
-                match client.post(format!("{base}/webhook/generic")).json(&complaint(&id, 400)).send().await {
+                let sent = client
+                    .post(format!("{base}/webhook/generic"))
+                    .json(&complaint(&id, 400))
+                    .send()
+                    .await;
+                match sent {
                     Ok(r) if r.status() == 200 => acked.push(id),
-                    Ok(_) => {}
+                    Ok(_) => refused.store(true, Ordering::SeqCst),
                     Err(_) => break,
                 }
             }
             acked
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    while !refused.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused.load(Ordering::SeqCst), "nothing was refused on a full disk");
+    tokio::time::sleep(Duration::from_millis(100)).await;
     child.kill().unwrap();
     child.wait().unwrap();
     for t in tasks {
