@@ -6,7 +6,8 @@
 //! so the old handle must be gone before the new one opens. Everyone but the
 //! writer therefore asks the slot for the current [`Store`] per use and never
 //! keeps a clone. What was flushed is read back from disk by the reopen; what
-//! was only in memory was never acknowledged.
+//! was only in memory was never acknowledged, but its ticket and outbox numbers
+//! are not handed out again.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -45,12 +46,17 @@ impl StoreSlot {
     /// until a later reopen succeeds.
     pub fn reopen(&self) -> Result<(), StoreError> {
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        // Read from memory, which still answers; the disk may be behind it.
+        let counters = current.counters().ok();
         let stand_in = Store::from_db(sled::Config::new().temporary(true).open()?)?;
         drop(std::mem::replace(&mut *current, stand_in));
         let started = Instant::now();
         loop {
             match Store::open(&self.path) {
                 Ok(store) => {
+                    if let Some(counters) = counters {
+                        store.raise_counters(counters)?;
+                    }
                     *current = store;
                     return Ok(());
                 }

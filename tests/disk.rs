@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{copy_rules, spawn_app, test_config, TestApp};
+use common::{copy_rules, spawn_app, test_config, StandIn, TestApp};
 use gongdan::ticket::Store;
 use serde_json::{json, Value};
 
@@ -195,7 +195,9 @@ async fn writes_recover_without_restart_once_space_returns() {
     let Some(fs) = Tmpfs::mount("writes_recover_without_restart", 24) else {
         return;
     };
-    let config = full_disk_config(&fs, 0);
+    let platform = StandIn::start().await;
+    let mut config = full_disk_config(&fs, 0);
+    config.platforms.generic.reply_url = Some(platform.url("/send"));
     let data_dir = config.storage.data_dir.clone();
     let app = spawn_app(config).await;
     let mut acked = Vec::new();
@@ -211,6 +213,18 @@ async fn writes_recover_without_restart_once_space_returns() {
     assert_eq!(refused.status, 503, "{}", refused.body);
     acked.extend(refused.acked);
     let refused_id = refused.id;
+    // Let the delivery worker look at the outbox while the failed database
+    // still holds the refused message's reply in memory.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let replies_to = |id: &str| {
+        let group = format!("grp-{id}");
+        platform
+            .received()
+            .iter()
+            .filter(|r| r.json()["group_id"] == group)
+            .count()
+    };
+    let refused_replies_before = replies_to(&refused_id);
 
     fs.free_ballast();
     // The refused message, retried by the platform, is stored now, in the same process.
@@ -225,10 +239,23 @@ async fn writes_recover_without_restart_once_space_returns() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(status, 200, "the retried message is stored after space returns");
-    acked.push(refused_id);
+    acked.push(refused_id.clone());
     let (status, _) = post(&app.client, &base(&app), &complaint("after", 200)).await;
     assert_eq!(status, 200);
     acked.push("after".into());
+    // Their replies are delivered: numbers the failed database handed out in
+    // memory are not reused for them.
+    for (id, before) in [(refused_id.as_str(), refused_replies_before), ("after", 0)] {
+        let mut delivered = false;
+        for _ in 0..100 {
+            delivered = replies_to(id) > before;
+            if delivered {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(delivered, "the reply to {id} is never delivered");
+    }
     app.stop().await;
 
     // Everything acknowledged is on disk, before and after the failure.
