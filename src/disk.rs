@@ -25,7 +25,9 @@ const REOPEN_FLOOR_BYTES: u64 = MIB;
 pub enum Unhealthy {
     #[error("the data directory's disk has {free_mb} MB free, below the {min_free_mb} MB kept in reserve ([storage] min_free_mb); new messages are refused until space is freed")]
     LowDisk { free_mb: u64, min_free_mb: u64 },
-    #[error("writes to the database fail ({0}); new messages are refused until it can write again")]
+    #[error(
+        "writes to the database fail ({0}); new messages are refused until it can write again"
+    )]
     WritesFailing(String),
 }
 
@@ -217,7 +219,10 @@ mod tests {
         assert!(!health.has_room_to_reopen_at(later));
 
         health.mark_failing("No space left on device");
-        assert_eq!(health.status_at(later).unwrap_err().code(), "storage_failing");
+        assert_eq!(
+            health.status_at(later).unwrap_err().code(),
+            "storage_failing"
+        );
         health.mark_recovered();
         assert_eq!(health.status_at(later).unwrap_err().code(), "low_disk");
 

@@ -19,11 +19,11 @@ use crate::metrics::Metrics;
 use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
+use crate::store_slot::StoreSlot;
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
     Status, Store, StoreError,
 };
-use crate::store_slot::StoreSlot;
 use crate::writer::Writer;
 
 #[derive(Debug, thiserror::Error)]

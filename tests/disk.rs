@@ -75,7 +75,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -179,7 +182,10 @@ async fn healthz_is_503_while_writes_fail_and_ok_after_space_returns() {
     assert_eq!(code, 503, "healthz while writes fail: {body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "storage_failing");
-    assert!(body["message"].as_str().unwrap().contains("No space left"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("No space left"),
+        "{body}"
+    );
 
     fs.free_ballast();
     // No message needed: the writer reopens the database by itself.
@@ -238,7 +244,10 @@ async fn writes_recover_without_restart_once_space_returns() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(status, 200, "the retried message is stored after space returns");
+    assert_eq!(
+        status, 200,
+        "the retried message is stored after space returns"
+    );
     acked.push(refused_id.clone());
     let (status, _) = post(&app.client, &base(&app), &complaint("after", 200)).await;
     assert_eq!(status, 200);
@@ -281,15 +290,29 @@ async fn low_disk_refuses_messages_with_503_before_the_disk_is_full() {
     fs.fill(4 * MIB);
     let (code, body) = healthz_until(&app.client, &base(&app), 503).await;
     assert_eq!(code, 503, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "low_disk");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "low_disk"
+    );
     for n in 0..20 {
-        let (status, body) =
-            post(&app.client, &base(&app), &complaint(&format!("low-{n}"), 10)).await;
+        let (status, body) = post(
+            &app.client,
+            &base(&app),
+            &complaint(&format!("low-{n}"), 10),
+        )
+        .await;
         assert_eq!(status, 503, "message {n} on a low disk: {body}");
         assert_eq!(body["error"], "low_disk");
-        assert!(body["message"].as_str().unwrap().contains("min_free_mb"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("min_free_mb"),
+            "{body}"
+        );
     }
-    assert_eq!(ticket_count(&app), 1, "a refused message must not be stored");
+    assert_eq!(
+        ticket_count(&app),
+        1,
+        "a refused message must not be stored"
+    );
     assert!(gongdan::disk::free_bytes(fs.path()).unwrap() > 3 * MIB);
 
     fs.free_ballast();
@@ -388,7 +411,10 @@ async fn database_opens_after_sigkill_on_a_full_disk() {
     while !refused.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(refused.load(Ordering::SeqCst), "nothing was refused on a full disk");
+    assert!(
+        refused.load(Ordering::SeqCst),
+        "nothing was refused on a full disk"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     child.kill().unwrap();
     child.wait().unwrap();
