@@ -263,7 +263,7 @@ impl Service {
         from: &str,
         to: &str,
     ) -> Result<(), ServiceError> {
-        let store = self.store.clone();
+        let store = self.store();
         let (p, f, t) = (platform.to_string(), from.to_string(), to.to_string());
         let recorded = tokio::task::spawn_blocking(move || {
             let recorded = store.record_group_move(&p, &f, &t)?;
@@ -294,7 +294,7 @@ impl Service {
     ) -> Result<(), SendError> {
         let platform = adapter.name();
         let mut target = self
-            .store
+            .store()
             .group_send_id(platform, out.group_id)
             .map_err(|e| SendError::Retry {
                 reason: format!("cannot read group moves: {e}"),
