@@ -473,7 +473,7 @@ impl Service {
     pub async fn reload_rules(&self, allow_removed: bool) -> Result<ReloadSummary, ServiceError> {
         let _guard = self.reload_lock.lock().await;
         let dir = self.config.rules.dir.clone();
-        let (old, store) = (self.rules(), self.store.clone());
+        let (old, store) = (self.rules(), self.store());
         let loaded = tokio::task::spawn_blocking(move || {
             let rules = load_rules(&dir)?;
             let removed = removed_categories(&old, &rules, &store)?;
