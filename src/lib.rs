@@ -5,6 +5,7 @@
 pub mod auto_close;
 pub mod classify;
 pub mod config;
+pub mod disk;
 pub mod eval;
 pub mod message;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod reply_limit;
 pub mod rules;
 pub mod server;
 pub mod service;
+pub mod store_slot;
 pub mod ticket;
 pub mod watch;
 pub mod writer;
