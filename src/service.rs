@@ -14,11 +14,13 @@ use tokio::sync::{watch, Notify};
 use crate::answer::{self, Contacts, Decision, KnowledgeBase, Response};
 use crate::classify::{classify, Classification};
 use crate::config::Config;
+use crate::disk::{StorageHealth, Unhealthy};
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
 use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
+use crate::store_slot::StoreSlot;
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, Inquiry, ListFilter, Processed, Role,
     Roles, Status, Store, StoreError,
@@ -55,6 +57,16 @@ fn describe_removed(removed: &[RemovedCategory]) -> String {
         .join(", ")
 }
 
+impl ServiceError {
+    /// Why storage refused the work, when that is what went wrong (a 503, not a 500).
+    pub fn unavailable(&self) -> Option<&Unhealthy> {
+        match self {
+            ServiceError::Store(StoreError::Unavailable(why)) => Some(why),
+            _ => None,
+        }
+    }
+}
+
 /// The sender id of the service's own timer in events (`generic:gongdan`).
 pub const AUTO_CLOSE_ACTOR: &str = "gongdan";
 
@@ -64,7 +76,9 @@ pub struct Service {
     /// 问询答复: loaded and swapped together with `rules`.
     answers: RwLock<Arc<KnowledgeBase>>,
     context: RwLock<Arc<Context>>,
-    store: Store,
+    /// The database in use; the writer reopens it after failed writes.
+    store: Arc<StoreSlot>,
+    storage_health: Arc<StorageHealth>,
     /// The one thread that writes messages to `store` (group commit).
     writer: Writer,
     metrics: Metrics,
@@ -89,7 +103,8 @@ impl Service {
     /// Load the rules and open the store; fails if either cannot be had.
     pub fn open(config: Config) -> Result<Service, ServiceError> {
         let (rules, answers) = load_rules(&config.rules.dir)?;
-        let store = Store::open(&config.storage.data_dir)?;
+        let store = Arc::new(StoreSlot::open(&config.storage.data_dir)?);
+        let storage_health = Arc::new(StorageHealth::new(&config.storage));
         let context = build_context(&config, &rules);
         let adapters = Adapter::from_config(&config);
         let (shutdown, _) = watch::channel(false);
@@ -97,8 +112,9 @@ impl Service {
             rules: RwLock::new(Arc::new(rules)),
             answers: RwLock::new(Arc::new(answers)),
             context: RwLock::new(Arc::new(context)),
-            writer: Writer::start(store.clone()),
+            writer: Writer::start(store.clone(), storage_health.clone()),
             store,
+            storage_health,
             metrics: Metrics::default(),
             adapters,
             outbox_wake: Notify::new(),
@@ -113,8 +129,14 @@ impl Service {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The database in use, for one use: do not keep it (see [`StoreSlot`]).
+    pub fn store(&self) -> Store {
+        self.store.current()
+    }
+
+    /// Low disk or failing writes, for `/healthz`.
+    pub fn storage_health(&self) -> &StorageHealth {
+        &self.storage_health
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -284,7 +306,7 @@ impl Service {
         from: &str,
         to: &str,
     ) -> Result<(), ServiceError> {
-        let store = self.store.clone();
+        let store = self.store();
         let (p, f, t) = (platform.to_string(), from.to_string(), to.to_string());
         let recorded = tokio::task::spawn_blocking(move || {
             let recorded = store.record_group_move(&p, &f, &t)?;
@@ -315,7 +337,7 @@ impl Service {
     ) -> Result<(), SendError> {
         let platform = adapter.name();
         let mut target = self
-            .store
+            .store()
             .group_send_id(platform, out.group_id)
             .map_err(|e| SendError::Retry {
                 reason: format!("cannot read group moves: {e}"),
@@ -361,7 +383,7 @@ impl Service {
             return Ok(0);
         }
         let cutoff = now - chrono::Duration::hours(i64::from(hours));
-        let store = self.store.clone();
+        let store = self.store();
         let resolved = tokio::task::spawn_blocking(move || {
             store.list(&ListFilter {
                 status: Some(Status::Resolved),
@@ -558,7 +580,7 @@ impl Service {
     pub async fn reload_rules(&self, allow_removed: bool) -> Result<ReloadSummary, ServiceError> {
         let _guard = self.reload_lock.lock().await;
         let dir = self.config.rules.dir.clone();
-        let (old, store) = (self.rules(), self.store.clone());
+        let (old, store) = (self.rules(), self.store());
         let loaded = tokio::task::spawn_blocking(move || {
             let rules = load_categories(&dir)?;
             let removed = removed_categories(&old, &rules, &store)?;
