@@ -4,6 +4,7 @@
 
 pub mod auto_close;
 pub mod classify;
+pub mod clock;
 pub mod config;
 pub mod eval;
 pub mod message;

@@ -12,6 +12,7 @@ use std::time::Instant;
 use tokio::sync::{watch, Notify};
 
 use crate::classify::classify;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
@@ -47,6 +48,8 @@ pub struct Service {
     /// The one thread that writes messages to `store` (group commit).
     writer: Writer,
     metrics: Metrics,
+    /// Ticket time; see `crate::clock`.
+    clock: Clock,
     adapters: HashMap<&'static str, Adapter>,
     /// Wakes the outbox worker when replies are queued.
     outbox_wake: Notify,
@@ -67,6 +70,11 @@ pub struct ReloadSummary {
 impl Service {
     /// Load the rules and open the store; fails if either cannot be had.
     pub fn open(config: Config) -> Result<Service, ServiceError> {
+        Service::open_with_clock(config, Clock::system())
+    }
+
+    /// [`Service::open`] on another clock (`gongdan chat` and tests jump it).
+    pub fn open_with_clock(config: Config, clock: Clock) -> Result<Service, ServiceError> {
         let rules = load_rules(&config.rules.dir)?;
         let store = Store::open(&config.storage.data_dir)?;
         let context = build_context(&config, &rules);
@@ -75,7 +83,8 @@ impl Service {
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
             context: RwLock::new(Arc::new(context)),
-            writer: Writer::start(store.clone()),
+            writer: Writer::start(store.clone(), clock.clone()),
+            clock,
             store,
             metrics: Metrics::default(),
             adapters,
@@ -97,6 +106,10 @@ impl Service {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn adapter(&self, platform: &str) -> Option<&Adapter> {
@@ -175,14 +188,7 @@ impl Service {
         if !processed.duplicate_delivery && !processed.replies.is_empty() {
             self.outbox_wake.notify_one();
         }
-        Ok(Answer {
-            ticket: processed.ticket.map(|t| t.get()),
-            replies: processed
-                .replies
-                .into_iter()
-                .map(|r| (r.group_id, r.text))
-                .collect(),
-        })
+        Ok(answer_of(processed))
     }
 
     /// A help or error reply the sender was just given becomes silence.
@@ -279,7 +285,8 @@ impl Service {
     }
 
     /// Close every ticket that has waited in `resolved` longer than
-    /// `[tickets] auto_close_hours` as of `now`; returns how many closed.
+    /// `[tickets] auto_close_hours` as of `now`; returns each closing's answer
+    /// (its replies are queued in the outbox too).
     ///
     /// Each closing goes through the writer like a chat message, under a
     /// message id made of the ticket and its resolution time: a run that
@@ -288,10 +295,10 @@ impl Service {
     pub async fn close_stale_tickets(
         &self,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<Vec<Answer>, ServiceError> {
         let hours = self.config.tickets.auto_close_hours;
         if hours == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let cutoff = now - chrono::Duration::hours(i64::from(hours));
         let store = self.store.clone();
@@ -302,7 +309,7 @@ impl Service {
             })
         })
         .await??;
-        let mut closed = 0;
+        let mut closed = Vec::new();
         for t in resolved {
             let Some(resolved_at) = t.resolved_at.filter(|at| *at <= cutoff) else {
                 continue;
@@ -326,11 +333,11 @@ impl Service {
             if processed.duplicate_delivery || processed.ticket.is_none() {
                 continue;
             }
-            closed += 1;
             self.metrics.ticket_auto_closed();
             if !processed.replies.is_empty() {
                 self.outbox_wake.notify_one();
             }
+            closed.push(answer_of(processed));
         }
         Ok(closed)
     }
@@ -422,6 +429,17 @@ impl Service {
                 Err(e)
             }
         }
+    }
+}
+
+fn answer_of(processed: Processed) -> Answer {
+    Answer {
+        ticket: processed.ticket.map(|t| t.get()),
+        replies: processed
+            .replies
+            .into_iter()
+            .map(|r| (r.group_id, r.text))
+            .collect(),
     }
 }
 

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use crate::clock::Clock;
 use crate::message::InboundMessage;
 use crate::ticket::{Action, Context, Processed, Store, StoreError};
 
@@ -26,7 +27,7 @@ struct Job {
     msg: InboundMessage,
     action: Action,
     context: std::sync::Arc<Context>,
-    /// The clock to apply it at; `None`: the moment it is applied.
+    /// The time to apply it at; `None`: the service clock's when it is applied.
     at: Option<DateTime<Utc>>,
     reply: Reply,
 }
@@ -41,11 +42,11 @@ pub struct Writer {
 pub struct WriterStopped;
 
 impl Writer {
-    pub fn start(store: Store) -> Writer {
+    pub fn start(store: Store, clock: Clock) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("gongdan-writer".into())
-            .spawn(move || run(store, rx))
+            .spawn(move || run(store, clock, rx))
             .ok();
         Writer {
             jobs: Some(tx),
@@ -88,12 +89,12 @@ impl Writer {
     }
 }
 
-fn run(store: Store, jobs: mpsc::Receiver<Job>) {
+fn run(store: Store, clock: Clock, jobs: mpsc::Receiver<Job>) {
     let mut batch: Vec<(Reply, Result<Processed, StoreError>)> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = jobs.recv() {
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            let now = job.at.unwrap_or_else(Utc::now);
+            let now = job.at.unwrap_or_else(|| clock.now());
             let result = store.process(&job.msg, job.action, &job.context, now);
             batch.push((job.reply, result));
             if batch.len() < MAX_BATCH {

@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::service::{Service, ServiceError};
 
@@ -109,8 +110,14 @@ pub enum StartError {
 impl Application {
     /// Load rules, open the store and bind (port 0 picks a free port, for tests).
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        Application::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Test hook: [`Application::build`] on a clock the test can jump.
+    #[doc(hidden)]
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Application, StartError> {
         let addr = config.server.bind;
-        let service = tokio::task::spawn_blocking(move || Service::open(config))
+        let service = tokio::task::spawn_blocking(move || Service::open_with_clock(config, clock))
             .await
             .map_err(ServiceError::from)??;
         let listener = TcpListener::bind(addr)
@@ -133,6 +140,12 @@ impl Application {
 
     pub fn service(&self) -> Arc<Service> {
         self.service.clone()
+    }
+
+    /// Test hook: the clock the service's timers go by.
+    #[doc(hidden)]
+    pub fn clock(&self) -> Clock {
+        self.service.clock().clone()
     }
 
     /// Serve until [`Service::begin_shutdown`] (or SIGTERM/Ctrl-C when

@@ -882,8 +882,13 @@ impl Store {
     }
 
     /// Move an undeliverable reply from the outbox to `dead_letters`, with the
-    /// reason and time, in one transaction. Returns false if it was not pending.
-    pub fn outbox_dead_letter(&self, id: u64, reason: &str) -> Result<bool, StoreError> {
+    /// reason and time `at`, in one transaction. Returns false if it was not pending.
+    pub fn outbox_dead_letter(
+        &self,
+        id: u64,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let key = id.to_be_bytes();
         let moved = (&self.outbox, &self.dead_letters).transaction(|(outbox, dead)| {
             let Some(value) = outbox.remove(&key)? else {
@@ -893,7 +898,7 @@ impl Store {
                 serde_json::from_slice(&value).unwrap_or(serde_json::Value::Null);
             if let Some(obj) = record.as_object_mut() {
                 obj.insert("dead_reason".into(), reason.into());
-                obj.insert("dead_at".into(), Utc::now().to_rfc3339().into());
+                obj.insert("dead_at".into(), at.to_rfc3339().into());
             }
             let bytes = serde_json::to_vec(&record).unwrap_or_else(|_| value.to_vec());
             dead.insert(&key, bytes)?;
