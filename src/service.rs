@@ -16,9 +16,11 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
+use crate::org::{Org, OrgErrors};
 use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
+use crate::sla::Policy;
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
     Status, Store, StoreError,
@@ -35,6 +37,10 @@ pub enum ServiceError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     WriterStopped(#[from] crate::writer::WriterStopped),
+    #[error("organisation file does not load:\n{0}")]
+    Org(OrgErrors),
+    #[error("holiday calendar: {0}")]
+    Calendar(#[from] crate::sla::CalendarError),
 }
 
 /// The sender id of the service's own timer in events (`generic:gongdan`).
@@ -44,6 +50,9 @@ pub struct Service {
     config: Config,
     rules: RwLock<Arc<RuleSet>>,
     context: RwLock<Arc<Context>>,
+    /// `org.toml` as last loaded without errors; swapped whole on reload.
+    org: RwLock<Arc<Org>>,
+    sla: Arc<Policy>,
     store: Store,
     /// The one thread that writes messages to `store` (group commit).
     writer: Writer,
@@ -76,13 +85,17 @@ impl Service {
     /// [`Service::open`] on another clock (`gongdan chat` and tests jump it).
     pub fn open_with_clock(config: Config, clock: Clock) -> Result<Service, ServiceError> {
         let rules = load_rules(&config.rules.dir)?;
+        let org = load_org(&config)?;
+        let sla = Arc::new(Policy::from_config(&config.sla)?);
         let store = Store::open(&config.storage.data_dir)?;
-        let context = build_context(&config, &rules);
+        let context = build_context(&config, &rules, &org, &sla);
         let adapters = Adapter::from_config(&config);
         let (shutdown, _) = watch::channel(false);
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
             context: RwLock::new(Arc::new(context)),
+            org: RwLock::new(org),
+            sla,
             writer: Writer::start(store.clone(), clock.clone()),
             clock,
             store,
@@ -394,7 +407,60 @@ impl Service {
                 "规则重新加载失败，仍使用原规则。详情见服务日志。".to_string()
             }
         };
-        Action::Notice(text)
+        let org = match self.org_path() {
+            None => String::new(),
+            Some(_) => match self.reload_org().await {
+                Ok(units) => format!("\n组织架构已重新加载：{units} 个单位。"),
+                Err(ServiceError::Org(errors)) => {
+                    let lines: Vec<String> =
+                        errors.0.iter().take(10).map(|e| e.to_string()).collect();
+                    format!(
+                        "\n组织架构有误，未加载，仍使用原架构：\n{}",
+                        lines.join("\n")
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "org reload failed");
+                    "\n组织架构重新加载失败，仍使用原架构。".to_string()
+                }
+            },
+        };
+        Action::Notice(format!("{text}{org}"))
+    }
+
+    /// The organisation in force.
+    pub fn org(&self) -> Arc<Org> {
+        self.org.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The file `org.toml` is read from, if any.
+    pub fn org_path(&self) -> Option<&Path> {
+        self.config.org.path.as_deref()
+    }
+
+    /// Read `org.toml` again; swap it in if it is valid, keep the old one
+    /// (and log every `file:line`) if not. Returns how many units it has.
+    pub async fn reload_org(&self) -> Result<usize, ServiceError> {
+        let _guard = self.reload_lock.lock().await;
+        let config = self.config.clone();
+        match tokio::task::spawn_blocking(move || load_org(&config)).await? {
+            Ok(org) => {
+                let units = org.units.len();
+                let context = build_context(&self.config, &self.rules(), &org, &self.sla);
+                *self.org.write().unwrap_or_else(|p| p.into_inner()) = org;
+                *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
+                tracing::info!(units, "organisation reloaded");
+                Ok(units)
+            }
+            Err(e) => {
+                if let ServiceError::Org(errors) = &e {
+                    for err in &errors.0 {
+                        tracing::error!(error = %err, "org file error; the previous organisation stays in force");
+                    }
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Load the rules directory again; swap it in if it is valid, keep the old one if not.
@@ -412,7 +478,7 @@ impl Service {
                         .map(|c| c.examples.len() + c.counter_examples.len())
                         .sum(),
                 };
-                let context = build_context(&self.config, &rules);
+                let context = build_context(&self.config, &rules, &self.org(), &self.sla);
                 *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
                 *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
                 self.metrics.rule_reload(true);
@@ -450,10 +516,28 @@ fn load_rules(dir: &Path) -> Result<RuleSet, ServiceError> {
     })
 }
 
-fn build_context(config: &Config, rules: &RuleSet) -> Context {
+fn load_org(config: &Config) -> Result<Arc<Org>, ServiceError> {
+    match &config.org.path {
+        Some(path) => crate::org::load(path)
+            .map(Arc::new)
+            .map_err(ServiceError::Org),
+        None => Ok(Arc::new(Org::default())),
+    }
+}
+
+fn build_context(config: &Config, rules: &RuleSet, org: &Arc<Org>, sla: &Arc<Policy>) -> Context {
     Context {
+        org: org.clone(),
+        sla: sla.clone(),
         roles: Roles {
-            officers: config.roles.officers.iter().cloned().collect(),
+            // A person listed in org.toml is an officer of their level.
+            officers: config
+                .roles
+                .officers
+                .iter()
+                .cloned()
+                .chain(org.member_keys())
+                .collect(),
             admins: config.roles.admins.iter().cloned().collect(),
         },
         categories: rules

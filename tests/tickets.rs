@@ -790,6 +790,8 @@ fn authorisation_matrix() {
         ("#备注 {n} 内部", Pre::Open, [false, false, true, true]),
         ("#统计 本周", Pre::Open, [false, false, false, true]),
         ("#重载规则", Pre::Open, [false, false, false, true]),
+        ("#请假", Pre::Open, [false, false, true, true]),
+        ("#销假", Pre::Open, [false, false, true, true]),
     ];
     // Every command in the table is covered.
     assert_eq!(cases.len(), gongdan::ticket::command::COMMANDS.len());

@@ -75,6 +75,8 @@ pub enum CommandKind {
     Note,
     Stats,
     Reload,
+    Away,
+    Back,
 }
 
 /// One row of the command table.
@@ -337,6 +339,26 @@ pub const COMMANDS: &[CommandDef] = &[
         "#重载规则",
         "重新加载分类规则"
     ),
+    def!(
+        Away,
+        &["请假"],
+        &["away"],
+        None,
+        Officer,
+        "#请假",
+        "#请假",
+        "请假期间新工单不派给你（首接负责轮到下一位）"
+    ),
+    def!(
+        Back,
+        &["销假"],
+        &["back"],
+        None,
+        Officer,
+        "#销假",
+        "#销假",
+        "销假，恢复接收新工单"
+    ),
 ];
 
 /// What `#列表` lists.
@@ -406,6 +428,8 @@ pub enum Command {
     Stats(Period),
     /// Run by the pipeline; the store only checks the role.
     Reload,
+    /// `#请假` (true) or `#销假` (false): the sender's own leave.
+    Away(bool),
 }
 
 /// Why a command could not be parsed. The `Display` text is the Chinese reply.
@@ -487,6 +511,8 @@ impl Command {
             Command::Note(..) => CommandKind::Note,
             Command::Stats(_) => CommandKind::Stats,
             Command::Reload => CommandKind::Reload,
+            Command::Away(true) => CommandKind::Away,
+            Command::Away(false) => CommandKind::Back,
         }
     }
 
@@ -519,6 +545,7 @@ impl Command {
             | Command::List(_)
             | Command::Report(_)
             | Command::Stats(_)
+            | Command::Away(_)
             | Command::Reload => None,
         }
     }
@@ -648,6 +675,8 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
     let cmd = match def.args {
         Args::None => match def.kind {
             K::Reload => Command::Reload,
+            K::Away => Command::Away(true),
+            K::Back => Command::Away(false),
             _ => return Err(usage(def)),
         },
         Args::OptWord => {
@@ -785,7 +814,7 @@ mod tests {
                 d.example
             );
         }
-        assert_eq!(COMMANDS.len(), 22);
+        assert_eq!(COMMANDS.len(), 24);
     }
 
     /// Every command in Chinese and English form.

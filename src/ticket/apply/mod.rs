@@ -21,6 +21,8 @@ use super::store::{Action, Context, ListFilter, Reply, Store};
 use super::workflow::{self, Act};
 use crate::message::InboundMessage;
 
+mod officers;
+
 /// How many candidate tickets of a group duplicate detection looks at, newest first.
 const DUPLICATE_SCAN_LIMIT: usize = 200;
 /// How many tickets `#列表` shows in a chat.
@@ -45,6 +47,8 @@ pub(crate) struct Plan {
     pub writes: Vec<(Option<Ticket>, Ticket)>,
     pub events: Vec<(TicketId, Event)>,
     pub replies: Vec<OutReply>,
+    /// `meta` keys to set (`Some`) or remove (`None`): leave, turns.
+    pub meta: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 pub(crate) fn plan(
@@ -358,7 +362,12 @@ impl Planner<'_> {
             reopen_count: 0,
             source_message_id: self.msg.message_id.clone(),
         };
+        let mut t = t;
+        t.sla_hours = self.ctx.sla.hours_for(t.priority, sla);
+        t.due_at = self.ctx.sla.after(self.now, i64::from(t.sla_hours) * 3600);
         self.event(&t, EventKind::Created, None, None)?;
+        // 首接负责: the community's station officer owns it from the start.
+        let community = self.first_responder(&mut t)?;
         // A category's own reply beats the configured and default "created" reply.
         let category_template = input.reply_template.clone().or_else(|| {
             self.ctx
@@ -376,6 +385,9 @@ impl Planner<'_> {
         self.plan.ticket = Some(id);
         self.plan.new_ticket = Some(id);
         self.say_about(&t, reply);
+        if let Some(c) = community {
+            self.staff_card(c, &t);
+        }
         self.save(t);
         Ok(())
     }
@@ -421,6 +433,7 @@ impl Planner<'_> {
             }
             // The pipeline reloads the rules and answers; nothing to store.
             Command::Reload => {}
+            Command::Away(away) => self.away(*away),
             _ => self.ticket_command(cmd)?,
         }
         Ok(())
@@ -940,6 +953,8 @@ fn act_of(cmd: &Command) -> Option<Act> {
         | CommandKind::List
         | CommandKind::Report
         | CommandKind::Stats
+        | CommandKind::Away
+        | CommandKind::Back
         | CommandKind::Reload => return None,
     };
     Some(act)
