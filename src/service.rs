@@ -355,6 +355,78 @@ impl Service {
         Ok(closed)
     }
 
+    /// Take every SLA step due as of `now` (reminders, escalations), each
+    /// through the writer under a message id naming the ticket, its clock's
+    /// start and the step, so a repeated run sends nothing twice. Returns
+    /// each step's answer (its replies are queued in the outbox too).
+    pub async fn check_sla(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Answer>, ServiceError> {
+        let store = self.store.clone();
+        let active = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            for status in [Status::Open, Status::Assigned, Status::InProgress] {
+                all.extend(store.list(&ListFilter {
+                    status: Some(status),
+                    ..ListFilter::default()
+                })?);
+            }
+            Ok::<_, StoreError>(all)
+        })
+        .await??;
+        let mut done = Vec::new();
+        for mut t in active {
+            // A ticket long past its time takes its steps one after another.
+            for _ in 0..8 {
+                let ctx = self.context();
+                let ceiling = crate::sla::ceiling(&ctx.org, &t);
+                let Some(step) = ctx.sla.next_step(&t, now, ceiling) else {
+                    break;
+                };
+                let (name, stage, level) = match step {
+                    crate::sla::Step::Remind => ("remind", "remind".to_string(), 0),
+                    crate::sla::Step::Escalate(n) => ("escalate", format!("up{n}"), usize::from(n)),
+                };
+                let start = t.sla.started_at.unwrap_or(t.created_at).timestamp();
+                let msg = InboundMessage {
+                    platform: t.platform.clone(),
+                    message_id: format!("sla:{}:{start}:{stage}", t.id.get()),
+                    group_id: t.group_id.clone(),
+                    group_name: t.group_name.clone(),
+                    sender_id: AUTO_CLOSE_ACTOR.to_string(),
+                    sender_name: Some("工单助手".to_string()),
+                    text: String::new(),
+                    images: Vec::new(),
+                    timestamp: None,
+                    reply_handle: None,
+                };
+                let processed = self
+                    .writer
+                    .process_at(msg, Action::Sla(t.id), ctx.clone(), Some(now))
+                    .await??;
+                if processed.duplicate_delivery || processed.ticket.is_none() {
+                    break;
+                }
+                let level_name = ctx
+                    .org
+                    .community_of(&t.platform, &t.group_id, t.group_name.as_deref())
+                    .and_then(|c| ctx.org.chain(c).get(level).copied())
+                    .map_or("none", |u| ctx.org.units[u].level.as_str());
+                self.metrics.sla_step(name, level_name);
+                if !processed.replies.is_empty() {
+                    self.outbox_wake.notify_one();
+                }
+                done.push(answer_of(processed));
+                match self.store.get(t.id)? {
+                    Some(next) => t = next,
+                    None => break,
+                }
+            }
+        }
+        Ok(done)
+    }
+
     /// Classify `text`; `None` when it is not a complaint. With `insist` (the
     /// resident used `#投诉`), the best-scoring category is taken even below
     /// its threshold.

@@ -7,7 +7,10 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{spawn_app, test_config, StandIn, TestApp};
+use chrono::{Datelike, TimeZone};
+use common::{spawn_app, spawn_app_with_clock, test_config, StandIn, TestApp};
+use gongdan::clock::Clock;
+use gongdan::config::Config;
 use gongdan::ticket::{Status, TicketId};
 
 const ORG: &str = r#"
@@ -38,6 +41,7 @@ staff_group = "generic:staff1"
 struct Org {
     _root: tempfile::TempDir,
     org_path: PathBuf,
+    config: Config,
     platform: StandIn,
     app: TestApp,
 }
@@ -51,10 +55,11 @@ async fn org_app(org: &str, tweak: impl FnOnce(&mut gongdan::config::Config)) ->
     config.platforms.generic.reply_url = Some(platform.url("/send"));
     config.org.path = Some(org_path.clone());
     tweak(&mut config);
-    let app = spawn_app(config).await;
+    let app = spawn_app(config.clone()).await;
     Org {
         _root: root,
         org_path,
+        config,
         platform,
         app,
     }
@@ -187,5 +192,187 @@ async fn a_bad_org_edit_keeps_the_old_organisation_and_names_file_and_line() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(moved_in, "the watcher reloads a good org.toml");
+    o.app.stop().await;
+}
+
+/// Stop the server and start it again on the same data, with the clock as
+/// far ahead as it was.
+async fn restart(app: TestApp, config: &Config) -> TestApp {
+    let ahead = app.clock.ahead();
+    app.stop().await;
+    let clock = Clock::adjustable();
+    clock.advance(ahead).unwrap();
+    spawn_app_with_clock(config.clone(), clock).await
+}
+
+/// Every priority gets `hours`, so a test knows the ticket's time.
+fn sla_hours(c: &mut Config, hours: u32) {
+    for p in ["low", "normal", "high", "urgent"] {
+        c.sla.priority_hours.insert(p.into(), hours);
+    }
+}
+
+fn count(platform: &StandIn, group: &str, needle: &str) -> usize {
+    texts_to(platform, group)
+        .iter()
+        .filter(|t| t.contains(needle))
+        .count()
+}
+
+fn events(app: &TestApp, id: TicketId, kind: gongdan::ticket::EventKind) -> usize {
+    let history = app.service.store().history(id).unwrap();
+    history.iter().filter(|e| e.kind == kind).count()
+}
+
+/// Long enough for the timer to have acted on a jump, if it were going to.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+}
+
+#[tokio::test]
+async fn a_ticket_left_alone_is_reminded_then_escalated_once_each_across_restarts() {
+    use gongdan::ticket::EventKind::{Escalated, SlaReminded};
+    let mut o = org_app(ORG, |c| sla_hours(c, 10)).await;
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let id = ticket_of(&o.app, &body).id;
+
+    o.app.clock.advance(chrono::Duration::hours(7)).unwrap();
+    settle().await;
+    assert_eq!(
+        count(&o.platform, "staff1", "【临期提醒】"),
+        0,
+        "70% is not yet 75%"
+    );
+    o.app.clock.advance(chrono::Duration::hours(1)).unwrap();
+    let staff = wait_text(&o.platform, "staff1", "【临期提醒】").await;
+    let remind = staff.iter().find(|t| t.contains("【临期提醒】")).unwrap();
+    assert!(
+        remind.contains(&id.to_string()) && remind.contains("@李明"),
+        "{remind}"
+    );
+
+    o.app = restart(o.app, &o.config).await;
+    settle().await;
+    assert_eq!(
+        count(&o.platform, "staff1", "【临期提醒】"),
+        1,
+        "not again after a restart"
+    );
+    assert_eq!(count(&o.platform, "street-staff", "【超时升级】"), 0);
+
+    o.app.clock.advance(chrono::Duration::hours(3)).unwrap();
+    let street = wait_text(&o.platform, "street-staff", "【超时升级】").await;
+    let up = street.iter().find(|t| t.contains("【超时升级】")).unwrap();
+    assert!(up.contains("@周队长") && up.contains("和平街道"), "{up}");
+    let t = o.app.service.store().get(id).unwrap().unwrap();
+    assert!(t.sla.is_overdue(), "marked 超时");
+
+    o.app = restart(o.app, &o.config).await;
+    settle().await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 1);
+    assert_eq!(count(&o.platform, "street-staff", "【超时升级】"), 1);
+    assert_eq!(events(&o.app, id, SlaReminded), 1);
+    assert_eq!(events(&o.app, id, Escalated), 1);
+
+    // Another full period: one level further up, naming that level's leaders.
+    o.app.clock.advance(chrono::Duration::hours(10)).unwrap();
+    let district = wait_text(&o.platform, "district-staff", "【超时升级】").await;
+    assert!(
+        district.iter().any(|t| t.contains("@刘区长")),
+        "{district:?}"
+    );
+    settle().await;
+    assert_eq!(count(&o.platform, "district-staff", "【超时升级】"), 1);
+    assert_eq!(count(&o.platform, "city-staff", "【超时升级】"), 0);
+    assert_eq!(events(&o.app, id, Escalated), 2);
+    let metrics = o.app.metrics().await;
+    assert!(
+        metrics.contains("gongdan_sla_steps_total{step=\"escalate\",level=\"district\"} 1"),
+        "{metrics}"
+    );
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_held_ticket_does_not_run_late_and_its_clock_resumes_where_it_stopped() {
+    let o = org_app(ORG, |c| sla_hours(c, 10)).await;
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let id = ticket_of(&o.app, &body).id;
+    let hold = format!("#挂账 {} 等待管线改造", id.get());
+    let (status, _) = o.app.say_in("staff1", "m2", "li", &hold).await;
+    assert_eq!(status, 200);
+
+    o.app.clock.advance(chrono::Duration::hours(25)).unwrap();
+    settle().await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 0);
+    assert_eq!(count(&o.platform, "street-staff", "【超时升级】"), 0);
+    assert_eq!(events(&o.app, id, gongdan::ticket::EventKind::Escalated), 0);
+
+    // Back to work: the 25 hours on hold do not count.
+    let reopen = format!("#重开 {}", id.get());
+    o.app.say_in("staff1", "m3", "li", &reopen).await;
+    settle().await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 0);
+    o.app.clock.advance(chrono::Duration::hours(8)).unwrap();
+    wait_text(&o.platform, "staff1", "【临期提醒】").await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 1);
+    assert_eq!(count(&o.platform, "street-staff", "【超时升级】"), 0);
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn working_hours_skip_a_weekend_and_a_listed_holiday() {
+    let china = gongdan::ticket::china_tz();
+    let root_holidays = tempfile::tempdir().unwrap();
+    // Jump to the coming Friday 20:00 China time; the Monday after is a holiday.
+    let probe = Clock::adjustable();
+    let today = probe.now().with_timezone(&china).date_naive();
+    let mut friday = today.succ_opt().unwrap();
+    while friday.weekday() != chrono::Weekday::Fri {
+        friday = friday.succ_opt().unwrap();
+    }
+    let at = |d: chrono::NaiveDate, h: u32| {
+        china
+            .from_local_datetime(&d.and_hms_opt(h, 0, 0).unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let monday = friday + chrono::Duration::days(3);
+    let tuesday = friday + chrono::Duration::days(4);
+    let holidays = root_holidays.path().join("cn.toml");
+    std::fs::write(
+        &holidays,
+        format!("[{}]\nholidays = [\"{monday}\"]\n", monday.year()),
+    )
+    .unwrap();
+    let o = org_app(ORG, |c| {
+        sla_hours(c, 9);
+        c.sla.mode = gongdan::config::SlaMode::Working;
+        c.sla.holidays = Some(holidays.clone());
+    })
+    .await;
+    let step = at(friday, 20) - o.app.clock.now();
+    o.app.clock.advance(step).unwrap();
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let t = ticket_of(&o.app, &body);
+    // Nine working hours from Friday evening: all of Tuesday.
+    assert_eq!(t.due_at, at(tuesday, 18));
+
+    o.app
+        .clock
+        .advance(at(monday, 20) - o.app.clock.now())
+        .unwrap();
+    settle().await;
+    assert_eq!(
+        count(&o.platform, "staff1", "【临期提醒】"),
+        0,
+        "no working time yet"
+    );
+    o.app
+        .clock
+        .advance(at(tuesday, 16) - o.app.clock.now())
+        .unwrap();
+    let staff = wait_text(&o.platform, "staff1", "【临期提醒】").await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 1, "{staff:?}");
     o.app.stop().await;
 }

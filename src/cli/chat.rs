@@ -128,6 +128,10 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                         for answer in runtime.block_on(service.close_stale_tickets(now))? {
                             print_replies(&mut out, &args.group, answer)?;
                         }
+                        // And what the SLA timer would: reminders, escalations.
+                        for answer in runtime.block_on(service.check_sla(now))? {
+                            print_replies(&mut out, &args.group, answer)?;
+                        }
                     }
                     Err(e) => writeln!(out, "  cannot move the clock: {e}")?,
                 }

@@ -189,6 +189,7 @@ fn spawn_workers(service: &Arc<Service>) -> Vec<JoinHandle<()>> {
     let mut handles = vec![
         tokio::spawn(crate::outbox::run(service.clone(), client)),
         tokio::spawn(crate::auto_close::run(service.clone())),
+        tokio::spawn(crate::sla::timer::run(service.clone())),
     ];
     if service.config().rules.watch {
         let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));

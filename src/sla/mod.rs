@@ -13,7 +13,30 @@ use chrono::{DateTime, Duration, Utc};
 pub use calendar::{CalendarError, WorkCalendar};
 
 use crate::config::{SlaConfig, SlaMode};
+use crate::org::Org;
 use crate::priority::Priority;
+use crate::ticket::{Status, Ticket};
+
+pub mod timer;
+
+/// What the SLA timer has to do next for one ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Remind the owner (the remind share of the time is used).
+    Remind,
+    /// Mark 超时 and rise to this many levels above the community.
+    Escalate(u8),
+}
+
+/// How many times a ticket can rise: to the top of its community's chain,
+/// or once (marked 超时, nobody to name) when its group is in no community.
+pub fn ceiling(org: &Org, t: &Ticket) -> u8 {
+    let chain = org
+        .community_of(&t.platform, &t.group_id, t.group_name.as_deref())
+        .map(|c| org.chain(c).len())
+        .unwrap_or(0);
+    u8::try_from(chain.saturating_sub(1).max(1)).unwrap_or(u8::MAX)
+}
 
 /// `"09:00"` → minutes after midnight.
 pub fn parse_hhmm(s: &str) -> Option<u32> {
@@ -88,6 +111,46 @@ impl Policy {
             Some(cal) => cal.add_working(from, secs),
             None => from + Duration::seconds(secs.max(0)),
         }
+    }
+}
+
+impl Policy {
+    /// SLA seconds the ticket's current clock has used by `now` (time on
+    /// hold not counted).
+    pub fn used(&self, t: &Ticket, now: DateTime<Utc>) -> i64 {
+        let start = t.sla.started_at.unwrap_or(t.created_at);
+        let end = t.sla.held_since.unwrap_or(now).min(now);
+        (self.counted(start, end) - t.sla.paused_secs).max(0)
+    }
+
+    /// The deadline as of `now`: what is left of the time, counted from now.
+    pub fn due(&self, t: &Ticket, now: DateTime<Utc>) -> DateTime<Utc> {
+        let budget = i64::from(t.sla_hours.max(1)) * 3600;
+        self.after(now, budget - self.used(t, now))
+    }
+
+    /// The one step due now, if any: the reminder first, then one level per
+    /// SLA period used, never past `ceiling`. Only tickets someone is working
+    /// on run late; 挂账 and finished tickets have no step.
+    pub fn next_step(&self, t: &Ticket, now: DateTime<Utc>, ceiling: u8) -> Option<Step> {
+        if !matches!(
+            t.status,
+            Status::Open | Status::Assigned | Status::InProgress
+        ) || t.sla.held_since.is_some()
+        {
+            return None;
+        }
+        let budget = i64::from(t.sla_hours.max(1)) * 3600;
+        let used = self.used(t, now);
+        if !t.sla.reminded
+            && t.sla.escalations == 0
+            && used.saturating_mul(100) >= budget * i64::from(self.remind_percent)
+        {
+            return Some(Step::Remind);
+        }
+        let periods = used / budget;
+        let done = t.sla.escalations;
+        (periods > i64::from(done) && done < ceiling).then(|| Step::Escalate(done + 1))
     }
 }
 

@@ -311,6 +311,45 @@ pub struct Ticket {
     pub reopen_count: u32,
     #[serde(default)]
     pub source_message_id: String,
+    /// The SLA clock: reminders, escalations, time on hold.
+    #[serde(default)]
+    pub sla: SlaState,
+}
+
+/// Where a ticket's SLA clock stands. Stored on the ticket, so reminders and
+/// escalations happen once each, also across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlaState {
+    /// When the current clock started: creation, a transfer or a reopening
+    /// (`None`: at `created_at`, for tickets from before SLA clocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// 挂账 since then: the clock is paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_since: Option<DateTime<Utc>>,
+    /// SLA seconds spent on hold before, not counted.
+    #[serde(default)]
+    pub paused_secs: i64,
+    /// The owner was reminded at the remind share.
+    #[serde(default)]
+    pub reminded: bool,
+    /// How many levels it has risen (0: still with the community); >0 is 超时.
+    #[serde(default)]
+    pub escalations: u8,
+}
+
+impl SlaState {
+    /// A fresh clock from `now` (a transfer, a reopening).
+    pub fn restart(&mut self, now: DateTime<Utc>) {
+        *self = SlaState {
+            started_at: Some(now),
+            ..SlaState::default()
+        };
+    }
+
+    pub fn is_overdue(&self) -> bool {
+        self.escalations > 0
+    }
 }
 
 impl Ticket {
@@ -384,6 +423,10 @@ pub enum EventKind {
     /// Resolved and no word from the reporter within the configured time:
     /// closed without a confirmation (核查结案 by default).
     AutoClosed,
+    /// The owner was reminded that time is running out.
+    SlaReminded,
+    /// 超时: risen one level.
+    Escalated,
     /// Records written by a newer version with an event this code does not know.
     #[serde(other)]
     Other,
@@ -412,6 +455,8 @@ impl EventKind {
             EventKind::Reopened => "重开",
             EventKind::Recategorized => "改类",
             EventKind::Noted => "备注",
+            EventKind::SlaReminded => "临期提醒",
+            EventKind::Escalated => "超时升级",
             EventKind::Other => "其他",
         }
     }

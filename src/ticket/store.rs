@@ -66,6 +66,9 @@ pub enum Action {
     /// longer than [`Context::auto_close_hours`]; otherwise change nothing.
     /// Sent by the service's own timer, never parsed from chat.
     AutoClose(TicketId),
+    /// Take the SLA step due for this ticket (remind, escalate), if any.
+    /// Sent by the SLA timer, never parsed from chat.
+    Sla(TicketId),
     /// Record the delivery and do nothing: a help or error reply the sender
     /// was just given (see `crate::reply_limit`).
     Silent,

@@ -30,10 +30,14 @@ pub enum Act {
     Note,
     /// 核查结案 by the timer: the reporter never answered the 办结 reply.
     AutoClose,
+    /// The SLA timer reminds the owner (75%).
+    Remind,
+    /// The SLA timer marks it 超时 and raises it a level.
+    Escalate,
 }
 
 impl Act {
-    pub const ALL: [Act; 18] = [
+    pub const ALL: [Act; 20] = [
         Act::Supplement,
         Act::Confirm,
         Act::NotFixed,
@@ -52,6 +56,8 @@ impl Act {
         Act::Recategorize,
         Act::Note,
         Act::AutoClose,
+        Act::Remind,
+        Act::Escalate,
     ];
 
     /// The verb used in refusals: "#1024 已办结，不能再认领".
@@ -75,6 +81,8 @@ impl Act {
             Act::Recategorize => "改类",
             Act::Note => "备注",
             Act::AutoClose => "自动结案",
+            Act::Remind => "临期提醒",
+            Act::Escalate => "超时升级",
         }
     }
 }
@@ -133,6 +141,10 @@ pub const TABLE: &[(Act, &[Status], Target)] = &[
         Target::Same,
     ),
     (Act::Note, &Status::ALL, Target::Same),
+    // SLA timers act only while someone is working on it: 挂账 pauses the
+    // clock, and a finished ticket has nothing left to run late.
+    (Act::Remind, WORKING, Target::Same),
+    (Act::Escalate, WORKING, Target::Same),
 ];
 
 /// Looks up an action in the table; `Err` carries the Chinese refusal.
@@ -236,6 +248,12 @@ mod tests {
             (Act::Recategorize, InProgress, Target::Same),
             (Act::Recategorize, OnHold, Target::Same),
             (Act::Recategorize, Resolved, Target::Same),
+            (Act::Remind, Open, Target::Same),
+            (Act::Remind, Assigned, Target::Same),
+            (Act::Remind, InProgress, Target::Same),
+            (Act::Escalate, Open, Target::Same),
+            (Act::Escalate, Assigned, Target::Same),
+            (Act::Escalate, InProgress, Target::Same),
         ];
         let mut checked = 0;
         for act in Act::ALL {

@@ -276,7 +276,12 @@ impl TestApp {
 }
 
 pub async fn spawn_app(config: Config) -> TestApp {
-    let app = Application::build_with_clock(config, Clock::adjustable())
+    spawn_app_with_clock(config, Clock::adjustable()).await
+}
+
+/// [`spawn_app`] on a given clock: a restart keeps the time the test had reached.
+pub async fn spawn_app_with_clock(config: Config, clock: Clock) -> TestApp {
+    let app = Application::build_with_clock(config, clock)
         .await
         .expect("app builds");
     let clock = app.clock();

@@ -22,6 +22,7 @@ use super::workflow::{self, Act};
 use crate::message::InboundMessage;
 
 mod officers;
+mod sla;
 
 /// How many candidate tickets of a group duplicate detection looks at, newest first.
 const DUPLICATE_SCAN_LIMIT: usize = 200;
@@ -74,6 +75,7 @@ pub(crate) fn plan(
         Action::Invalid(e) => p.say_here(e.to_string(), None),
         Action::Notice(text) => p.say_here(text.clone(), None),
         Action::AutoClose(id) => p.auto_close(*id)?,
+        Action::Sla(id) => p.sla_step(*id)?,
         Action::Silent => {}
     }
     Ok(p.finish())
@@ -361,6 +363,10 @@ impl Planner<'_> {
             rating: None,
             reopen_count: 0,
             source_message_id: self.msg.message_id.clone(),
+            sla: super::model::SlaState {
+                started_at: Some(self.now),
+                ..Default::default()
+            },
         };
         let mut t = t;
         t.sla_hours = self.ctx.sla.hours_for(t.priority, sla);
@@ -695,6 +701,8 @@ impl Planner<'_> {
                 let old = std::mem::replace(&mut t.department, dept.clone());
                 t.officer = None;
                 t.status = to;
+                // The receiving department gets its own full time.
+                self.restart_clock(&mut t);
                 t.updated_at = now;
                 self.event(
                     &t,
@@ -708,6 +716,7 @@ impl Planner<'_> {
             Command::Merge(_, into) => return self.merge(t, *into, to),
             Command::Hold(_, reason) => {
                 t.status = to;
+                t.sla.held_since = Some(now);
                 t.status_reason = Some(reason.clone());
                 t.updated_at = now;
                 self.event(&t, EventKind::OnHold, Some(from), Some(reason.clone()))?;
@@ -811,8 +820,13 @@ impl Planner<'_> {
         t.closed_at = None;
         t.status_reason = None;
         t.rating = None;
-        // A reopened case gets a fresh deadline: the old one is long gone.
-        t.due_at = self.now + Duration::hours(i64::from(t.sla_hours));
+        if from == Status::OnHold {
+            // 挂账 ends: the clock goes on where it stopped.
+            self.resume_clock(t);
+        } else {
+            // A reopened case gets a fresh deadline: the old one is long gone.
+            self.restart_clock(t);
+        }
         t.updated_at = self.now;
         self.event(t, kind, Some(from), (!reason.is_empty()).then_some(reason))
     }
