@@ -375,7 +375,7 @@ impl Service {
             Ok::<_, StoreError>(all)
         })
         .await??;
-        let mut done = Vec::new();
+        let mut done = self.check_rechecks(now).await?;
         for mut t in active {
             // A ticket long past its time takes its steps one after another.
             for _ in 0..8 {
@@ -423,6 +423,61 @@ impl Service {
                     None => break,
                 }
             }
+        }
+        Ok(done)
+    }
+
+    /// Remind of every `#复查` due by `now`, once each.
+    async fn check_rechecks(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Answer>, ServiceError> {
+        let store = self.store.clone();
+        let due = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            for status in [Status::Resolved, Status::Closed] {
+                all.extend(
+                    store
+                        .list(&ListFilter {
+                            status: Some(status),
+                            ..ListFilter::default()
+                        })?
+                        .into_iter()
+                        .filter(|t| {
+                            !t.follow_up.recheck_reminded
+                                && t.follow_up.recheck_at.is_some_and(|at| at <= now)
+                        }),
+                );
+            }
+            Ok::<_, StoreError>(all)
+        })
+        .await??;
+        let mut done = Vec::new();
+        for t in due {
+            let at = t.follow_up.recheck_at.map_or(0, |a| a.timestamp());
+            let msg = InboundMessage {
+                platform: t.platform.clone(),
+                message_id: format!("recheck:{}:{at}", t.id.get()),
+                group_id: t.group_id.clone(),
+                group_name: t.group_name.clone(),
+                sender_id: AUTO_CLOSE_ACTOR.to_string(),
+                sender_name: Some("工单助手".to_string()),
+                text: String::new(),
+                images: Vec::new(),
+                timestamp: None,
+                reply_handle: None,
+            };
+            let processed = self
+                .writer
+                .process_at(msg, Action::Recheck(t.id), self.context(), Some(now))
+                .await??;
+            if processed.duplicate_delivery || processed.ticket.is_none() {
+                continue;
+            }
+            if !processed.replies.is_empty() {
+                self.outbox_wake.notify_one();
+            }
+            done.push(answer_of(processed));
         }
         Ok(done)
     }

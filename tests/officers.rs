@@ -35,6 +35,7 @@ name = "阳光社区"
 street = "和平街道"
 groups = ["generic:g1"]
 officers = [{ id = "generic:li", name = "李明" }, { id = "generic:zhao", name = "赵伟" }]
+leaders = [{ id = "generic:wangzz", name = "王站长" }]
 staff_group = "generic:staff1"
 "#;
 
@@ -374,5 +375,133 @@ async fn working_hours_skip_a_weekend_and_a_listed_holiday() {
         .unwrap();
     let staff = wait_text(&o.platform, "staff1", "【临期提醒】").await;
     assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 1, "{staff:?}");
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_rating_of_one_or_a_second_not_fixed_opens_a_revisit_for_the_leader() {
+    let o = org_app(ORG, |_| {}).await;
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let id = ticket_of(&o.app, &body).id.get();
+    o.app
+        .say_in("staff1", "m2", "li", &format!("#办结 {id} 已清理"))
+        .await;
+    o.app.say("m3", "zhang", &format!("#评价 {id} 4")).await;
+    settle().await;
+    assert_eq!(
+        count(&o.platform, "staff1", "【二次回访】"),
+        0,
+        "4 stars is fine"
+    );
+    o.app
+        .say("m4", "zhang", &format!("#评价 {id} 1 还是很乱"))
+        .await;
+    let staff = wait_text(&o.platform, "staff1", "【二次回访】").await;
+    let card = staff.iter().find(|t| t.contains("【二次回访】")).unwrap();
+    assert!(card.contains("@王站长") && card.contains("1 星"), "{card}");
+    let t = o
+        .app
+        .service
+        .store()
+        .get(TicketId::new(id).unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(t.follow_up.revisit.is_some_and(|r| r.leaders == "@王站长"));
+
+    // A second 未解决 does the same.
+    let (_, body) = o.app.say("m5", "qian", LAMP).await;
+    let lamp = ticket_of(&o.app, &body).id.get();
+    for (i, step) in [
+        "#办结 {n} 已修",
+        "#未解决 {n} 还是不亮",
+        "#办结 {n} 换了灯泡",
+        "#未解决 {n} 又灭了",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (who, group) = if step.starts_with("#办结") {
+            ("zhao", "staff1")
+        } else {
+            ("qian", "g1")
+        };
+        o.app
+            .say_in(
+                group,
+                &format!("n{i}"),
+                who,
+                &step.replace("{n}", &lamp.to_string()),
+            )
+            .await;
+        if i == 1 {
+            settle().await;
+            assert_eq!(
+                count(&o.platform, "staff1", "【二次回访】"),
+                1,
+                "once is not yet twice"
+            );
+        }
+    }
+    let staff = wait_text(&o.platform, "staff1", "第二次反馈未解决").await;
+    assert!(
+        staff
+            .iter()
+            .any(|t| t.contains(&format!("#{lamp}")) && t.contains("第二次反馈未解决")),
+        "{staff:?}"
+    );
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_recheck_fires_on_time_and_a_finding_reopens_as_recurring() {
+    let o = org_app(ORG, |_| {}).await;
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let id = ticket_of(&o.app, &body).id;
+    let n = id.get();
+    o.app
+        .say_in("staff1", "m2", "li", &format!("#办结 {n} 已清理"))
+        .await;
+    let (_, body) = o
+        .app
+        .say_in("staff1", "m3", "li", &format!("#复查 {n} 3天"))
+        .await;
+    assert!(
+        body["replies"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("已安排复查"),
+        "{body}"
+    );
+
+    o.app.clock.advance(chrono::Duration::hours(71)).unwrap();
+    settle().await;
+    assert_eq!(
+        count(&o.platform, "staff1", "【复查提醒】"),
+        0,
+        "not before 3 days"
+    );
+    o.app.clock.advance(chrono::Duration::hours(2)).unwrap();
+    let staff = wait_text(&o.platform, "staff1", "【复查提醒】").await;
+    assert!(
+        staff
+            .iter()
+            .any(|t| t.contains("【复查提醒】") && t.contains("@李明")),
+        "{staff:?}"
+    );
+    o.app.clock.advance(chrono::Duration::hours(1)).unwrap();
+    settle().await;
+    assert_eq!(count(&o.platform, "staff1", "【复查提醒】"), 1, "once");
+
+    o.app
+        .say_in("staff1", "m4", "li", &format!("#复查发现 {n} 又堆满了"))
+        .await;
+    let t = o.app.service.store().get(id).unwrap().unwrap();
+    assert_eq!(t.status, Status::Assigned);
+    assert!(t.follow_up.recurring);
+    let residents = wait_text(&o.platform, "g1", "复查发现问题反弹").await;
+    assert!(
+        residents.iter().any(|x| x.contains("又堆满了")),
+        "{residents:?}"
+    );
     o.app.stop().await;
 }

@@ -792,6 +792,13 @@ fn authorisation_matrix() {
         ("#重载规则", Pre::Open, [false, false, false, true]),
         ("#请假", Pre::Open, [false, false, true, true]),
         ("#销假", Pre::Open, [false, false, true, true]),
+        ("#复查 {n} 3天", Pre::Resolved, [false, false, true, true]),
+        ("#复查通过 {n}", Pre::Resolved, [false, false, true, true]),
+        (
+            "#复查发现 {n} 又堵了",
+            Pre::Resolved,
+            [false, false, true, true],
+        ),
     ];
     // Every command in the table is covered.
     assert_eq!(cases.len(), gongdan::ticket::command::COMMANDS.len());

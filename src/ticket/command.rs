@@ -77,6 +77,9 @@ pub enum CommandKind {
     Reload,
     Away,
     Back,
+    Recheck,
+    RecheckPass,
+    RecheckFound,
 }
 
 /// One row of the command table.
@@ -359,6 +362,36 @@ pub const COMMANDS: &[CommandDef] = &[
         "#销假",
         "销假，恢复接收新工单"
     ),
+    def!(
+        Recheck,
+        &["复查"],
+        &["recheck"],
+        TicketText,
+        Officer,
+        "#复查 工单号 天数",
+        "#复查 1024 3天",
+        "安排复查（回马枪）：到期提醒回访现场"
+    ),
+    def!(
+        RecheckPass,
+        &["复查通过"],
+        &["recheck-ok"],
+        Ticket,
+        Officer,
+        "#复查通过 工单号",
+        "#复查通过 1024",
+        "复查未见反弹，结束复查"
+    ),
+    def!(
+        RecheckFound,
+        &["复查发现"],
+        &["recheck-found"],
+        TicketText,
+        Officer,
+        "#复查发现 工单号 说明",
+        "#复查发现 1024 又堆满了",
+        "复查发现问题反弹，工单重开并记为反复发生"
+    ),
 ];
 
 /// What `#列表` lists.
@@ -430,6 +463,10 @@ pub enum Command {
     Reload,
     /// `#请假` (true) or `#销假` (false): the sender's own leave.
     Away(bool),
+    /// `#复查 N 3天`: a re-inspection reminder after this many hours.
+    Recheck(TicketId, u32),
+    RecheckPass(TicketId),
+    RecheckFound(TicketId, String),
 }
 
 /// Why a command could not be parsed. The `Display` text is the Chinese reply.
@@ -513,6 +550,9 @@ impl Command {
             Command::Reload => CommandKind::Reload,
             Command::Away(true) => CommandKind::Away,
             Command::Away(false) => CommandKind::Back,
+            Command::Recheck(..) => CommandKind::Recheck,
+            Command::RecheckPass(_) => CommandKind::RecheckPass,
+            Command::RecheckFound(..) => CommandKind::RecheckFound,
         }
     }
 
@@ -540,7 +580,10 @@ impl Command {
             | Command::Hold(t, _)
             | Command::Reopen(t, _)
             | Command::Recat(t, _)
-            | Command::Note(t, _) => Some(*t),
+            | Command::Note(t, _)
+            | Command::Recheck(t, _)
+            | Command::RecheckPass(t)
+            | Command::RecheckFound(t, _) => Some(*t),
             Command::Help(_)
             | Command::List(_)
             | Command::Report(_)
@@ -644,6 +687,21 @@ fn optional_text(text: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// `3天`, `3 天`, `3`, `12小时`, `12h` → hours (1 hour to a year).
+fn parse_wait(text: &str) -> Option<u32> {
+    let t = to_halfwidth(text);
+    let t = t.trim();
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let n: u32 = digits.parse().ok()?;
+    let unit = t[digits.len()..].trim();
+    let hours = match unit {
+        "" | "天" | "日" | "d" => n.checked_mul(24)?,
+        "小时" | "h" => n,
+        _ => return None,
+    };
+    (1..=366 * 24).contains(&hours).then_some(hours)
+}
+
 fn parse_rating(word: &str) -> Option<u8> {
     let w = word.trim_end_matches(['星', '分']);
     let n = match w {
@@ -701,6 +759,7 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Confirm => Command::Confirm(id),
                 K::Withdraw => Command::Withdraw(id),
                 K::Claim => Command::Claim(id),
+                K::RecheckPass => Command::RecheckPass(id),
                 _ => return Err(usage(def)),
             }
         }
@@ -720,6 +779,8 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Hold => Command::Hold(id, text),
                 K::Recat => Command::Recat(id, text),
                 K::Note => Command::Note(id, text),
+                K::Recheck => Command::Recheck(id, parse_wait(&text).ok_or_else(|| usage(def))?),
+                K::RecheckFound => Command::RecheckFound(id, text),
                 _ => return Err(usage(def)),
             }
         }
@@ -814,7 +875,7 @@ mod tests {
                 d.example
             );
         }
-        assert_eq!(COMMANDS.len(), 24);
+        assert_eq!(COMMANDS.len(), 27);
     }
 
     /// Every command in Chinese and English form.

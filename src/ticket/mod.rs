@@ -22,8 +22,8 @@ pub mod workflow;
 pub use command::{help_text, Command, CommandError, ListScope, Period};
 pub use error::StoreError;
 pub use model::{
-    CategoryInfo, ComplaintInput, Event, EventKind, Person, Priority, Role, Roles, SlaState,
-    Status, Ticket, TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
+    CategoryInfo, ComplaintInput, Event, EventKind, FollowUp, Person, Priority, Revisit, Role,
+    Roles, SlaState, Status, Ticket, TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
 };
 pub use reply::mask_phones;
 pub use store::{

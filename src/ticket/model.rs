@@ -314,6 +314,35 @@ pub struct Ticket {
     /// The SLA clock: reminders, escalations, time on hold.
     #[serde(default)]
     pub sla: SlaState,
+    /// Revisits and re-inspections after the fix.
+    #[serde(default)]
+    pub follow_up: FollowUp,
+}
+
+/// What happens after 办结: a 回访 by a leader, a 复查 by the officer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// A 回访 task: who must call the resident back, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit: Option<Revisit>,
+    /// When the re-inspection is due, and where it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_group: Option<(String, String)>,
+    #[serde(default)]
+    pub recheck_reminded: bool,
+    /// Reopened by a re-inspection: the problem came back (反复发生).
+    #[serde(default)]
+    pub recurring: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revisit {
+    /// `@王站长、@周队长`: the leaders asked to call back.
+    pub leaders: String,
+    pub reason: String,
+    pub opened_at: DateTime<Utc>,
 }
 
 /// Where a ticket's SLA clock stands. Stored on the ticket, so reminders and
@@ -427,6 +456,13 @@ pub enum EventKind {
     SlaReminded,
     /// 超时: risen one level.
     Escalated,
+    /// A 回访 task was opened for the owner's leader.
+    RevisitOpened,
+    RecheckScheduled,
+    RecheckDue,
+    RecheckPassed,
+    /// A re-inspection found the problem back; reopened as recurring.
+    RecheckFound,
     /// Records written by a newer version with an event this code does not know.
     #[serde(other)]
     Other,
@@ -457,6 +493,11 @@ impl EventKind {
             EventKind::Noted => "备注",
             EventKind::SlaReminded => "临期提醒",
             EventKind::Escalated => "超时升级",
+            EventKind::RevisitOpened => "二次回访",
+            EventKind::RecheckScheduled => "安排复查",
+            EventKind::RecheckDue => "复查提醒",
+            EventKind::RecheckPassed => "复查通过",
+            EventKind::RecheckFound => "复查发现反弹",
             EventKind::Other => "其他",
         }
     }

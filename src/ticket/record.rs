@@ -154,6 +154,7 @@ impl TicketV1 {
             reopen_count: 0,
             source_message_id: String::new(),
             sla: Default::default(),
+            follow_up: Default::default(),
         })
     }
 }

@@ -69,6 +69,8 @@ pub enum Action {
     /// Take the SLA step due for this ticket (remind, escalate), if any.
     /// Sent by the SLA timer, never parsed from chat.
     Sla(TicketId),
+    /// Remind of a `#复查` that is due, if it still is. Sent by the timer.
+    Recheck(TicketId),
     /// Record the delivery and do nothing: a help or error reply the sender
     /// was just given (see `crate::reply_limit`).
     Silent,

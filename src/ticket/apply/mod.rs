@@ -22,6 +22,7 @@ use super::workflow::{self, Act};
 use crate::message::InboundMessage;
 
 mod officers;
+mod revisit;
 mod sla;
 
 /// How many candidate tickets of a group duplicate detection looks at, newest first.
@@ -76,6 +77,7 @@ pub(crate) fn plan(
         Action::Notice(text) => p.say_here(text.clone(), None),
         Action::AutoClose(id) => p.auto_close(*id)?,
         Action::Sla(id) => p.sla_step(*id)?,
+        Action::Recheck(id) => p.recheck_due(*id)?,
         Action::Silent => {}
     }
     Ok(p.finish())
@@ -367,6 +369,7 @@ impl Planner<'_> {
                 started_at: Some(self.now),
                 ..Default::default()
             },
+            follow_up: Default::default(),
         };
         let mut t = t;
         t.sla_hours = self.ctx.sla.hours_for(t.priority, sla);
@@ -628,7 +631,16 @@ impl Planner<'_> {
             }
             Command::NotFixed(_, reason) => {
                 let reason = reason.clone().unwrap_or_else(|| "未说明原因".to_string());
+                let before = self
+                    .store
+                    .history(t.id)?
+                    .iter()
+                    .filter(|e| e.kind == EventKind::NotFixed)
+                    .count();
                 self.reopen(&mut t, to, EventKind::NotFixed, reason.clone())?;
+                if before >= 1 {
+                    self.open_revisit(&mut t, "居民第二次反馈未解决".to_string())?;
+                }
                 let reply = self.render_ticket("not_fixed", &t, &[note_var(&reason)]);
                 self.say_about(&t, reply);
             }
@@ -640,6 +652,10 @@ impl Planner<'_> {
                     None => format!("{stars} 星"),
                 };
                 self.event(&t, EventKind::Rated, Some(from), Some(note))?;
+                // 差评二次回访.
+                if *stars <= 2 {
+                    self.open_revisit(&mut t, format!("居民评价 {stars} 星"))?;
+                }
                 let reply = self.render_ticket("rated", &t, &[("rating", stars.to_string())]);
                 self.say_about(&t, reply);
             }
@@ -761,6 +777,9 @@ impl Planner<'_> {
                 let reply = self.render_ticket("recategorized", &t, &[]);
                 self.say_about(&t, reply);
             }
+            Command::Recheck(_, hours) => self.schedule_recheck(&mut t, *hours)?,
+            Command::RecheckPass(_) => self.recheck_pass(&mut t)?,
+            Command::RecheckFound(_, note) => self.recheck_found(&mut t, to, note)?,
             Command::Note(_, text) => {
                 t.updated_at = now;
                 self.event(&t, EventKind::Noted, Some(from), Some(text.clone()))?;
@@ -962,6 +981,9 @@ fn act_of(cmd: &Command) -> Option<Act> {
         CommandKind::Reopen => Act::Reopen,
         CommandKind::Recat => Act::Recategorize,
         CommandKind::Note => Act::Note,
+        CommandKind::Recheck => Act::Recheck,
+        CommandKind::RecheckPass => Act::RecheckPass,
+        CommandKind::RecheckFound => Act::RecheckFound,
         CommandKind::Help
         | CommandKind::Show
         | CommandKind::List
