@@ -24,6 +24,28 @@ pub struct Config {
     pub platforms: PlatformsConfig,
     pub org: OrgConfig,
     pub sla: SlaConfig,
+    pub digest: DigestConfig,
+}
+
+/// Figures each staff group gets: yesterday's every morning, last month's on the 1st.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    pub enabled: bool,
+    /// China time, `HH:MM`.
+    pub morning_at: String,
+    /// Also last month's figures on the 1st.
+    pub monthly: bool,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            enabled: true,
+            morning_at: "08:00".into(),
+            monthly: true,
+        }
+    }
 }
 
 /// `org.toml`: the 市→区→街道→社区 tree, its officers, leaders and staff groups.
@@ -608,7 +630,7 @@ impl Config {
         ] {
             if crate::sla::parse_hhmm(value).is_none() {
                 return Err(ConfigError::Invalid(format!(
-                    "sla.{key} must be HH:MM, e.g. \"09:00\" (got {value:?})"
+                    "{key} must be HH:MM, e.g. \"09:00\" (got {value:?})"
                 )));
             }
         }

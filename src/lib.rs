@@ -6,6 +6,7 @@ pub mod auto_close;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod digest;
 pub mod eval;
 pub mod message;
 pub mod metrics;

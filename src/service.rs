@@ -427,6 +427,39 @@ impl Service {
         Ok(done)
     }
 
+    /// Post `text` to a group as the service, once per `message_id` (a
+    /// digest's id names its unit and day). Returns whether it was new.
+    pub async fn post_notice(
+        &self,
+        platform: &str,
+        group: &str,
+        message_id: String,
+        text: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ServiceError> {
+        let msg = InboundMessage {
+            platform: platform.to_string(),
+            message_id,
+            group_id: group.to_string(),
+            group_name: None,
+            sender_id: AUTO_CLOSE_ACTOR.to_string(),
+            sender_name: Some("工单助手".to_string()),
+            text: String::new(),
+            images: Vec::new(),
+            timestamp: None,
+            reply_handle: None,
+        };
+        let processed = self
+            .writer
+            .process_at(msg, Action::Notice(text), self.context(), Some(now))
+            .await??;
+        if processed.duplicate_delivery {
+            return Ok(false);
+        }
+        self.outbox_wake.notify_one();
+        Ok(true)
+    }
+
     /// Remind of every `#复查` due by `now`, once each.
     async fn check_rechecks(
         &self,

@@ -291,6 +291,10 @@ async fn a_ticket_left_alone_is_reminded_then_escalated_once_each_across_restart
         metrics.contains("gongdan_sla_steps_total{step=\"escalate\",level=\"district\"} 1"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("gongdan_tickets_overdue{level=\"district\"} 1"),
+        "{metrics}"
+    );
     o.app.stop().await;
 }
 
@@ -407,6 +411,11 @@ async fn a_rating_of_one_or_a_second_not_fixed_opens_a_revisit_for_the_leader() 
         .unwrap()
         .unwrap();
     assert!(t.follow_up.revisit.is_some_and(|r| r.leaders == "@王站长"));
+    let metrics = o.app.metrics().await;
+    assert!(
+        metrics.contains("gongdan_revisits{level=\"community\"} 1"),
+        "{metrics}"
+    );
 
     // A second 未解决 does the same.
     let (_, body) = o.app.say("m5", "qian", LAMP).await;
@@ -503,5 +512,78 @@ async fn a_recheck_fires_on_time_and_a_finding_reopens_as_recurring() {
         residents.iter().any(|x| x.contains("又堆满了")),
         "{residents:?}"
     );
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_morning_digest_lists_the_day_s_figures_and_the_statistics_answer_the_scope() {
+    let o = org_app(ORG, |c| sla_hours(c, 4)).await;
+    let china = gongdan::ticket::china_tz();
+    let at = |d: chrono::NaiveDate, h: u32| {
+        china
+            .from_local_datetime(&d.and_hms_opt(h, 0, 0).unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let jump_to = |t: chrono::DateTime<chrono::Utc>| {
+        o.app.clock.advance(t - o.app.clock.now()).unwrap();
+    };
+    // The seeded day starts tomorrow, China time, at 10:00.
+    let day = o
+        .app
+        .clock
+        .now()
+        .with_timezone(&china)
+        .date_naive()
+        .succ_opt()
+        .unwrap();
+    jump_to(at(day, 10));
+    let (_, a) = o.app.say("m1", "zhang", PILED).await; // → 李明
+    let (_, b) = o.app.say("m2", "qian", LAMP).await; // → 赵伟
+    let (_, c) = o.app.say("m3", "sun", FIRE).await; // → 李明, left open
+    let (a, b) = (
+        ticket_of(&o.app, &a).id.get(),
+        ticket_of(&o.app, &b).id.get(),
+    );
+    assert_eq!(
+        ticket_of(&o.app, &c).officer.map(|p| p.id),
+        Some("li".into())
+    );
+    jump_to(at(day, 11));
+    o.app
+        .say_in("staff1", "m4", "li", &format!("#办结 {a} 已清理"))
+        .await;
+    o.app.say("m5", "zhang", &format!("#评价 {a} 5")).await;
+    jump_to(at(day, 16));
+    o.app
+        .say_in("staff1", "m6", "zhao", &format!("#办结 {b} 已修好"))
+        .await;
+
+    // `#统计` from the station answers for its community.
+    let (_, body) = o.app.say_in("staff1", "m7", "li", "#统计 今日").await;
+    let stats = body["replies"][0]["text"].as_str().unwrap().to_string();
+    assert!(
+        stats.contains("阳光社区：收到反映 3 件，办结 2 件，按时办结率 50%，满意度 5.0"),
+        "{stats}"
+    );
+
+    jump_to(at(day.succ_opt().unwrap(), 8) + chrono::Duration::minutes(1));
+    let label = format!("【昨日工单】阳光社区 {}", day.format("%m月%d日"));
+    let staff = wait_text(&o.platform, "staff1", &label).await;
+    let digest = staff.iter().find(|t| t.contains(&label)).expect("a digest");
+    assert!(
+        digest.contains("收到 3 件，办结 2 件（按时 1 件），超时 1 件"),
+        "{digest}"
+    );
+    assert!(digest.contains("在办：李明 1 件"), "{digest}");
+    assert!(
+        digest.contains("平均办结用时 3.5 小时，满意度 5.0"),
+        "{digest}"
+    );
+    // The street's staff group gets its own (the same tickets, one level up).
+    let street = wait_text(&o.platform, "street-staff", "【昨日工单】和平街道").await;
+    assert!(street.iter().any(|t| t.contains("收到 3 件")), "{street:?}");
+    settle().await;
+    assert_eq!(count(&o.platform, "staff1", &label), 1, "once a day");
     o.app.stop().await;
 }

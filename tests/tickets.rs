@@ -788,7 +788,7 @@ fn authorisation_matrix() {
         ("#重开 {n}", Pre::Resolved, [false, false, true, true]),
         ("#改类 {n} dog", Pre::Open, [false, false, true, true]),
         ("#备注 {n} 内部", Pre::Open, [false, false, true, true]),
-        ("#统计 本周", Pre::Open, [false, false, false, true]),
+        ("#统计 本周", Pre::Open, [false, false, true, true]),
         ("#重载规则", Pre::Open, [false, false, false, true]),
         ("#请假", Pre::Open, [false, false, true, true]),
         ("#销假", Pre::Open, [false, false, true, true]),

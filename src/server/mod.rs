@@ -76,12 +76,20 @@ async fn healthz() -> &'static str {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let depth = state.service.store().outbox_len();
+    let mut text = state.service.metrics().render(depth);
+    // Overdue and revisit gauges come from the tickets themselves, so they
+    // are right after a restart too.
+    let store = state.service.store().clone();
+    let org = state.service.org();
+    if let Ok(Ok(tickets)) = tokio::task::spawn_blocking(move || store.all_tickets()).await {
+        text.push_str(&crate::digest::gauges(&org, &tickets));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.service.metrics().render(depth),
+        text,
     )
 }
 
@@ -190,6 +198,7 @@ fn spawn_workers(service: &Arc<Service>) -> Vec<JoinHandle<()>> {
         tokio::spawn(crate::outbox::run(service.clone(), client)),
         tokio::spawn(crate::auto_close::run(service.clone())),
         tokio::spawn(crate::sla::timer::run(service.clone())),
+        tokio::spawn(crate::digest::run(service.clone())),
     ];
     if service.config().rules.watch {
         let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));

@@ -327,10 +327,10 @@ pub const COMMANDS: &[CommandDef] = &[
         &["统计"],
         &["stats"],
         OptWord,
-        Admin,
+        Officer,
         "#统计 [今日|本周|本月]",
         "#统计 本周",
-        "查看工单统计（北京时间）"
+        "查看工单统计（北京时间；org.toml 中的人员只看本辖区）"
     ),
     def!(
         Reload,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::command::{help_for, help_text, Access, Command, CommandKind, ListScope};
 use super::duplicate;
 use super::error::StoreError;
-use super::export::{stats_text, ticket_brief, ticket_line};
+use super::export::{ticket_brief, ticket_line};
 use super::model::{
     ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
     UNCLASSIFIED_NAME,
@@ -436,10 +436,7 @@ impl Planner<'_> {
                 // Complaint; this is the fallback when it did not.
                 self.complaint(&ComplaintInput::unclassified(content))?
             }
-            Command::Stats(period) => {
-                let stats = self.store.stats(*period, self.now)?;
-                self.say_here(stats_text(&stats), None);
-            }
+            Command::Stats(period) => self.stats(*period)?,
             // The pipeline reloads the rules and answers; nothing to store.
             Command::Reload => {}
             Command::Away(away) => self.away(*away),

@@ -5,9 +5,11 @@
 //! community's staff group gets a short card. Both happen in the same plan as
 //! the ticket, so a crash cannot leave a ticket without its owner or card.
 
+use super::super::command::Period;
+use super::super::export::stats_text;
 use super::super::model::{EventKind, Person, Role, Ticket};
 use super::super::reply::mask_phones;
-use super::super::store::{china_tz, keys};
+use super::super::store::{china_tz, keys, period_start};
 use super::super::workflow::{self, Act};
 use super::Planner;
 use crate::service::AUTO_CLOSE_ACTOR;
@@ -98,6 +100,30 @@ impl Planner<'_> {
             mask_phones(&t.text),
         );
         self.push_reply(&staff.platform, &staff.group, &text, Some(t.id));
+    }
+
+    /// `#统计`: someone in org.toml gets their own scope's figures; others
+    /// the whole service's counts.
+    pub(super) fn stats(&mut self, period: Period) -> Result<(), super::StoreError> {
+        let org = self.ctx.org.clone();
+        let key = format!("{}:{}", self.msg.platform, self.msg.sender_id);
+        let Some(unit) = org.scope_of(&key) else {
+            let stats = self.store.stats(period, self.now)?;
+            self.say_here(stats_text(&stats), None);
+            return Ok(());
+        };
+        let tickets = self.store.all_tickets()?;
+        let from = period_start(period, self.now);
+        let to = self.now + chrono::Duration::seconds(1);
+        let label = match period {
+            Period::Today => "今日",
+            Period::Week => "本周",
+            Period::Month => "本月",
+        };
+        let text = crate::digest::figures(&org, &tickets, Some(unit), from, to)
+            .monthly_text(&org.units[unit].name, label);
+        self.say_here(text, None);
+        Ok(())
     }
 
     /// `#请假` / `#销假`: recorded by sender, answered where typed.
