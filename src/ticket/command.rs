@@ -1095,7 +1095,8 @@ mod tests {
         assert!(resident.contains("#确认 工单号"));
         assert!(!resident.contains("#认领"));
         assert!(officer.contains("#认领 工单号"));
-        assert!(!officer.contains("#统计"));
+        assert!(officer.contains("#统计") && !officer.contains("#重载规则"));
+        assert!(!resident.contains("#统计"));
         assert!(admin.contains("#统计") && admin.contains("#认领") && admin.contains("#重载规则"));
         for d in COMMANDS {
             assert!(admin.contains(d.usage), "{}", d.usage);
