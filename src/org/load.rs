@@ -106,7 +106,7 @@ impl Checker<'_> {
     }
 
     /// `platform:rest` with both parts non-empty.
-    fn split<'s>(&mut self, at: &Spanned<String>, what: &str) -> Option<(String, String)> {
+    fn split(&mut self, at: &Spanned<String>, what: &str) -> Option<(String, String)> {
         match at.get_ref().split_once(':') {
             Some((p, rest)) if !p.trim().is_empty() && !rest.trim().is_empty() => {
                 Some((p.trim().to_string(), rest.trim().to_string()))
