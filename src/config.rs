@@ -482,9 +482,52 @@ impl WecomConfig {
 }
 
 /// A value that must never appear in logs.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        d.deserialize_any(SecretVisitor)
+    }
+}
+
+/// Accepts only strings, and says so without repeating what it got: serde's
+/// own "invalid type: integer `123456`" would print the secret.
+struct SecretVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a quoted string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+        Ok(Secret(v.to_string()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Secret, E> {
+        Ok(Secret(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
+        Err(E::custom(NOT_A_STRING))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
+        Err(E::custom(NOT_A_STRING))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
+        Err(E::custom(NOT_A_STRING))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
+        Err(E::custom(NOT_A_STRING))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+        Err(serde::de::Error::custom(NOT_A_STRING))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+        Err(serde::de::Error::custom(NOT_A_STRING))
+    }
+}
+
+const NOT_A_STRING: &str = "a secret must be a quoted string";
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
@@ -565,7 +608,8 @@ impl Config {
                 continue;
             };
             let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
-            set_path(&mut table, &keys, env_value(&value)).map_err(|message| ConfigError::Env {
+            let value = env_value(&keys, &value);
+            set_path(&mut table, &keys, value).map_err(|message| ConfigError::Env {
                 var: var.clone(),
                 message,
             })?;
@@ -625,8 +669,9 @@ impl Config {
             ));
         }
         for (key, value) in [
-            ("work_start", &self.sla.work_start),
-            ("work_end", &self.sla.work_end),
+            ("sla.work_start", &self.sla.work_start),
+            ("sla.work_end", &self.sla.work_end),
+            ("digest.morning_at", &self.digest.morning_at),
         ] {
             if crate::sla::parse_hhmm(value).is_none() {
                 return Err(ConfigError::Invalid(format!(
@@ -641,6 +686,15 @@ impl Config {
                 )));
             }
         }
+        for (key, secret) in self.secrets() {
+            // `api_token = ""` or `KEY=${UNSET}` in a compose file: an empty
+            // secret would turn authentication off (or sign with an empty key).
+            if secret.is_some_and(|s| s.expose().trim().is_empty()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is empty: set a value, or remove the key to leave it unset"
+                )));
+            }
+        }
         self.platforms.feishu.validate()?;
         self.platforms.dingtalk.validate()?;
         self.platforms.wecom.validate()?;
@@ -648,15 +702,87 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every [`Secret`] in the config with its key, so one check covers them all.
+    fn secrets(&self) -> Vec<(String, Option<&Secret>)> {
+        let p = &self.platforms;
+        let mut out = vec![
+            (
+                "server.api_token".to_string(),
+                self.server.api_token.as_ref(),
+            ),
+            ("platforms.generic.secret".into(), p.generic.secret.as_ref()),
+            ("platforms.onebot.secret".into(), p.onebot.secret.as_ref()),
+            (
+                "platforms.onebot.access_token".into(),
+                p.onebot.access_token.as_ref(),
+            ),
+            ("platforms.wechat.token".into(), p.wechat.token.as_ref()),
+            (
+                "platforms.wechat.api_token".into(),
+                p.wechat.api_token.as_ref(),
+            ),
+            (
+                "platforms.telegram.bot_token".into(),
+                p.telegram.bot_token.as_ref(),
+            ),
+            (
+                "platforms.telegram.secret_token".into(),
+                p.telegram.secret_token.as_ref(),
+            ),
+            (
+                "platforms.feishu.app_secret".into(),
+                p.feishu.app_secret.as_ref(),
+            ),
+            (
+                "platforms.feishu.verification_token".into(),
+                p.feishu.verification_token.as_ref(),
+            ),
+            (
+                "platforms.feishu.encrypt_key".into(),
+                p.feishu.encrypt_key.as_ref(),
+            ),
+            (
+                "platforms.dingtalk.app_secret".into(),
+                p.dingtalk.app_secret.as_ref(),
+            ),
+            ("platforms.wecom.token".into(), p.wecom.token.as_ref()),
+            (
+                "platforms.wecom.encoding_aes_key".into(),
+                p.wecom.encoding_aes_key.as_ref(),
+            ),
+        ];
+        for (chat, key) in &p.wecom.webhook_keys {
+            out.push((format!("platforms.wecom.webhook_keys.{chat}"), Some(key)));
+        }
+        out
+    }
+}
+
 /// An environment value is TOML when it parses as a TOML value (`8080`,
-/// `true`, `["a", "b"]`), otherwise a plain string.
-fn env_value(raw: &str) -> toml::Value {
+/// `true`, `["a", "b"]`) that the key accepts, otherwise a plain string: a
+/// token `123456` or an app id `0042` stays the text that was set. The key
+/// decides by itself, deserialised alone over the defaults, so no list of
+/// string keys can fall behind the structs.
+fn env_value(keys: &[String], raw: &str) -> toml::Value {
+    let text = toml::Value::String(raw.to_string());
     let doc = format!("v = {raw}");
-    match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
-        Err(_) => toml::Value::String(raw.to_string()),
+    let typed = match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t.remove("v"),
+        Err(_) => None,
+    };
+    let Some(typed) = typed.filter(|v| !v.is_str()) else {
+        return text;
+    };
+    let accepts = |value: &toml::Value| {
+        let mut probe = toml::Table::new();
+        set_path(&mut probe, keys, value.clone()).is_ok()
+            && toml::Value::Table(probe).try_into::<Config>().is_ok()
+    };
+    if !accepts(&typed) && accepts(&text) {
+        text
+    } else {
+        typed
     }
 }
 
@@ -836,6 +962,81 @@ mod tests {
         assert_eq!(c.platforms.wecom.webhook_keys["wrAbC"].expose(), "hook-key");
         let shown = format!("{c:?}");
         assert!(!shown.contains("t0ken-value") && !shown.contains("hook-key"));
+    }
+
+    /// Each key of [`Config::secrets`] as the variable that sets it.
+    fn secret_vars() -> Vec<(String, String)> {
+        let mut c = Config::default();
+        c.platforms
+            .wecom
+            .webhook_keys
+            .insert("wrabc".into(), Secret::new("x"));
+        c.secrets()
+            .into_iter()
+            .map(|(key, _)| {
+                let var = format!("{ENV_PREFIX}{}", key.replace('.', "__").to_uppercase());
+                (key, var)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_secret_is_refused_by_name() {
+        let vars = secret_vars();
+        assert!(vars.len() >= 15, "{vars:?}");
+        for (key, var) in &vars {
+            for empty in ["", "   "] {
+                let err = Config::load_with_env(None, vec![(var.clone(), empty.to_string())])
+                    .expect_err(key);
+                assert!(err.to_string().contains(key.as_str()), "{key}: {err}");
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[platforms.generic]\nsecret = \"\"\n").unwrap();
+        let err = Config::load_with_env(Some(&path), Vec::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("platforms.generic.secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_all_digit_secret_stays_text_and_is_never_echoed() {
+        for (key, var) in secret_vars() {
+            if key.ends_with("encoding_aes_key") {
+                continue; // only checked when wecom is on; any 43 characters
+            }
+            let c = Config::load_with_env(None, vec![(var, "00123456".to_string())])
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            let got = c.secrets().into_iter().find(|(k, _)| *k == key);
+            let got = got.and_then(|(_, s)| s.map(|s| s.expose().to_string()));
+            assert_eq!(got.as_deref(), Some("00123456"), "{key}");
+        }
+        let c = Config::load_with_env(
+            None,
+            vec![("GONGDAN__SERVER__API_TOKEN".into(), "123456".into())],
+        )
+        .unwrap();
+        assert_eq!(c.server.api_token.unwrap().expose(), "123456");
+        // Other keys still take TOML values from the environment.
+        let c = Config::load_with_env(
+            None,
+            vec![("GONGDAN__SERVER__MAX_BODY_BYTES".into(), "4096".into())],
+        )
+        .unwrap();
+        assert_eq!(c.server.max_body_bytes, 4096);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\napi_token = 987654321\n").unwrap();
+        let err = Config::load_with_env(Some(&path), Vec::new()).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(
+            shown.contains("c.toml:2") && shown.contains("quoted string"),
+            "{shown}"
+        );
+        assert!(!shown.contains("987654321"), "{shown}");
     }
 
     #[test]

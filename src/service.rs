@@ -41,6 +41,24 @@ pub enum ServiceError {
     Org(OrgErrors),
     #[error("holiday calendar: {0}")]
     Calendar(#[from] crate::sla::CalendarError),
+    #[error("rules not reloaded: {} would remove categories that still have open tickets (reload with allow_removed to accept)", describe_removed(.0))]
+    RemovedCategories(Vec<RemovedCategory>),
+}
+
+/// A category a reload would drop although tickets in it are still open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedCategory {
+    pub id: String,
+    pub name: String,
+    pub open_tickets: usize,
+}
+
+fn describe_removed(removed: &[RemovedCategory]) -> String {
+    removed
+        .iter()
+        .map(|r| format!("{} ({}): {} open", r.id, r.name, r.open_tickets))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The sender id of the service's own timer in events (`generic:gongdan`).
@@ -166,15 +184,21 @@ impl Service {
     pub async fn handle(self: &Arc<Self>, msg: InboundMessage) -> Result<Answer, ServiceError> {
         let platform = msg.platform.clone();
         let action = match Command::parse(&msg.text) {
-            Some(Ok(Command::Reload)) => Some(self.reload_action(&msg).await),
+            Some(Ok(Command::Reload { allow_removed })) => {
+                Some(self.reload_action(&msg, allow_removed).await)
+            }
             // `#投诉 内容`: a ticket even when the classifier is unsure.
-            Some(Ok(Command::Report(content))) => Some(Action::Complaint(
-                self.complaint_input(&content, true)
-                    .unwrap_or_else(|| ComplaintInput::unclassified(&content)),
-            )),
+            Some(Ok(Command::Report(content))) => {
+                let input = self.classify_blocking(content.clone(), true).await?;
+                Some(Action::Complaint(input.unwrap_or_else(|| ComplaintInput {
+                    missed: true,
+                    ..ComplaintInput::unclassified(&content)
+                })))
+            }
             parsed @ Some(_) => Action::from_parse(parsed),
             None => self
-                .complaint_input(&msg.text, false)
+                .classify_blocking(msg.text.clone(), false)
+                .await?
                 .map(Action::Complaint),
         };
         let Some(action) = action else {
@@ -515,6 +539,18 @@ impl Service {
         Ok(done)
     }
 
+    /// [`Service::complaint_input`] on the blocking pool: a long message
+    /// against many patterns is CPU work that must not stall the async
+    /// threads serving every other webhook.
+    async fn classify_blocking(
+        self: &Arc<Self>,
+        text: String,
+        insist: bool,
+    ) -> Result<Option<ComplaintInput>, ServiceError> {
+        let service = Arc::clone(self);
+        Ok(tokio::task::spawn_blocking(move || service.complaint_input(&text, insist)).await?)
+    }
+
     /// Classify `text`; `None` when it is not a complaint. With `insist` (the
     /// resident used `#投诉`), the best-scoring category is taken even below
     /// its threshold.
@@ -523,6 +559,7 @@ impl Service {
         let started = Instant::now();
         let c = classify(&rules, text);
         self.metrics.classify_latency(started.elapsed());
+        let missed = c.category.is_none();
         let id = match (&c.category, insist) {
             (Some(id), _) => id.as_str(),
             (None, true) => c.candidates.first()?.category.as_ref(),
@@ -540,16 +577,17 @@ impl Service {
                 .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
             tokens: c.tokens,
             reply_template: cat.reply.clone(),
+            missed,
         })
     }
 
     /// `#重载规则` from chat: admins only; the answer carries the errors.
-    async fn reload_action(&self, msg: &InboundMessage) -> Action {
+    async fn reload_action(&self, msg: &InboundMessage, allow_removed: bool) -> Action {
         if self.role_of(msg) != Role::Admin {
             // The store refuses it with the standard polite message.
-            return Action::Command(Command::Reload);
+            return Action::Command(Command::Reload { allow_removed });
         }
-        let text = match self.reload_rules().await {
+        let text = match self.reload_rules(allow_removed).await {
             Ok(s) => format!(
                 "规则已重新加载：{} 个类别，{} 条示例全部通过。",
                 s.categories, s.examples
@@ -561,6 +599,21 @@ impl Service {
                     lines.push(format!("……共 {} 处问题", errors.len()));
                 }
                 format!("规则有误，未加载，仍使用原规则：\n{}", lines.join("\n"))
+            }
+            Err(ServiceError::RemovedCategories(removed)) => {
+                let lines: Vec<String> = removed
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "「{}」（{}）仍有 {} 件未结案工单",
+                            r.name, r.id, r.open_tickets
+                        )
+                    })
+                    .collect();
+                format!(
+                    "新规则删除了以下类别，未加载，仍使用原规则：\n{}\n确认删除请发送 #重载规则 强制",
+                    lines.join("\n")
+                )
             }
             Err(e) => {
                 tracing::error!(error = %e, "rule reload failed");
@@ -624,10 +677,36 @@ impl Service {
     }
 
     /// Load the rules directory again; swap it in if it is valid, keep the old one if not.
-    pub async fn reload_rules(&self) -> Result<ReloadSummary, ServiceError> {
+    ///
+    /// A rule set that drops a category with open tickets is refused unless
+    /// `allow_removed`: deleting `fire_lane.toml` by mistake would otherwise
+    /// send fire-lane complaints to parking, or nowhere.
+    pub async fn reload_rules(&self, allow_removed: bool) -> Result<ReloadSummary, ServiceError> {
         let _guard = self.reload_lock.lock().await;
         let dir = self.config.rules.dir.clone();
-        let loaded = tokio::task::spawn_blocking(move || load_rules(&dir)).await?;
+        let (old, store) = (self.rules(), self.store.clone());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let rules = load_rules(&dir)?;
+            let removed = removed_categories(&old, &rules, &store)?;
+            Ok::<_, ServiceError>((rules, removed))
+        })
+        .await?;
+        let loaded = loaded.and_then(|(rules, removed)| {
+            for r in &removed {
+                tracing::warn!(
+                    category = %r.id,
+                    name = %r.name,
+                    open_tickets = r.open_tickets,
+                    forced = allow_removed,
+                    "reload removes a category that has open tickets"
+                );
+            }
+            if removed.is_empty() || allow_removed {
+                Ok(rules)
+            } else {
+                Err(ServiceError::RemovedCategories(removed))
+            }
+        });
         match loaded {
             Ok(rules) => {
                 let summary = ReloadSummary {
@@ -667,6 +746,35 @@ fn answer_of(processed: Processed) -> Answer {
             .map(|r| (r.group_id, r.text))
             .collect(),
     }
+}
+
+/// Categories of `old` that `new` no longer has, with their open tickets.
+fn removed_categories(
+    old: &RuleSet,
+    new: &RuleSet,
+    store: &Store,
+) -> Result<Vec<RemovedCategory>, StoreError> {
+    let mut out = Vec::new();
+    for cat in old.categories() {
+        if new.category(&cat.id).is_some() {
+            continue;
+        }
+        let open_tickets = store
+            .list(&ListFilter {
+                category: Some(cat.id.clone()),
+                active_only: true,
+                ..ListFilter::default()
+            })?
+            .len();
+        if open_tickets > 0 {
+            out.push(RemovedCategory {
+                id: cat.id.clone(),
+                name: cat.name.clone(),
+                open_tickets,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn load_rules(dir: &Path) -> Result<RuleSet, ServiceError> {

@@ -59,7 +59,9 @@ pub async fn run(service: Arc<Service>, interval: Duration) {
             last = now;
             tracing::info!(dir = %dir.display(), "rule files changed, reloading");
             // Errors are logged (file:line) and counted inside; the old rules stay.
-            let _ = service.reload_rules().await;
+            // A removed category with open tickets is never accepted here:
+            // only an admin's explicit `#重载规则 强制` or API call forces it.
+            let _ = service.reload_rules(false).await;
         }
         let org_now = org_print(&org_path);
         if org_now != last_org {

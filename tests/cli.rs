@@ -274,3 +274,91 @@ fn chat_time_jump_auto_closes_a_resolved_ticket_nobody_confirmed() {
     );
     assert!(answer_to("/time").contains("7d 0h 0m ahead"), "{text}");
 }
+
+#[test]
+fn rules_corrections_exports_tsv_that_eval_reads() {
+    use gongdan::message::InboundMessage;
+    use gongdan::ticket::{
+        Action, CategoryInfo, Command, ComplaintInput, Context, Priority, Store,
+    };
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path().join("data")).unwrap();
+    let mut ctx = Context::default();
+    ctx.roles.officers.insert("generic:w".into());
+    ctx.categories.insert(
+        "clutter".into(),
+        CategoryInfo {
+            id: "clutter".into(),
+            name: "楼道堆物".into(),
+            department: "物业".into(),
+            priority: Priority::Normal,
+            sla_hours: 72,
+            reply_template: None,
+        },
+    );
+    let msg = |n: u32, sender: &str, text: &str| InboundMessage {
+        platform: "generic".into(),
+        message_id: format!("m{n}"),
+        group_id: format!("g{n}"),
+        group_name: None,
+        sender_id: sender.into(),
+        sender_name: None,
+        text: text.into(),
+        images: Vec::new(),
+        timestamp: None,
+        reply_handle: None,
+    };
+    let now = chrono::Utc::now();
+    for (n, text) in [
+        (1, "5号楼楼道里堆满了旧家具"),
+        (2, "有人知道快递点几点关门吗"),
+    ] {
+        let action = Action::Complaint(ComplaintInput::unclassified(text));
+        store
+            .process(&msg(n, "u", text), action, &ctx, now)
+            .unwrap();
+    }
+    for (n, text) in [(3, "#改类 1001 clutter"), (4, "#非投诉 1002")] {
+        let action = Action::from_parse(Command::parse(text)).unwrap();
+        store
+            .process(&msg(n, "w", text), action, &ctx, now)
+            .unwrap();
+    }
+    store.flush().unwrap();
+    drop(store);
+
+    let data = root.path().join("data");
+    let out = gongdan()
+        .args(["rules", "corrections", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tsv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        tsv,
+        "clutter\t5号楼楼道里堆满了旧家具\nnone\t有人知道快递点几点关门吗\n"
+    );
+    let tomorrow = (now + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let out = gongdan()
+        .args(["rules", "corrections", "--since", &tomorrow, "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+
+    let file = root.path().join("corrections.tsv");
+    std::fs::write(&file, tsv).unwrap();
+    let out = gongdan().arg("eval").arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -138,6 +138,22 @@ fn each_kind_of_bad_rule_file_names_file_and_line() {
             "locations = ['[东南西北门']\n",
             "global.toml:1: invalid regex",
         ),
+        // Valid but expensive: refused at load, with file and line.
+        (
+            "categories/dog.toml",
+            "id = \"dog\"\nname = \"x\"\nthreshold = 3\n[keywords]\n\"狗屎\" = 3\n[[patterns]]\nregex = '狗[\\s\\S]{0,3000}屎'\nweight = 2\n",
+            "categories/dog.toml:7: regex \"狗[\\\\s\\\\S]{0,3000}屎\" repeats up to 3000 times; at most 200",
+        ),
+        (
+            "categories/dog.toml",
+            "id = \"dog\"\nname = \"x\"\nthreshold = 3\n[keywords]\n\"狗屎\" = 3\n[[patterns]]\nregex = '狗(.{0,30}屎){0,30}'\nweight = 2\n",
+            "categories/dog.toml:7: regex \"狗(.{0,30}屎){0,30}\" repeats up to 900 times",
+        ),
+        (
+            "global.toml",
+            "locations = ['\\w{100}\\w{100}\\w{100}\\w{100}\\w{100}\\w{100}号楼']\n",
+            "global.toml:1: invalid regex",
+        ),
         (
             "global.toml",
             "[chatter.keywords]\n\"请问\" = 2\n[chatter]\nfoo = 1\n",

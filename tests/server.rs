@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{spawn_app, test_config, StandIn, TestApp};
 use gongdan::platform::signature::hmac_sha256;
+use gongdan::ticket::TicketId;
 use serde_json::{json, Value};
 
 /// An app whose generic-platform replies go to a fresh stand-in; `tweak`
@@ -251,6 +252,116 @@ async fn a_bad_rule_edit_keeps_the_old_rules_and_names_the_file() {
         }
     }
     assert!(reloaded, "watcher reloaded the fixed rules");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reload_that_drops_a_category_with_open_tickets_needs_force() {
+    let root = tempfile::tempdir().unwrap();
+    let config = test_config(root.path());
+    let rules_dir = config.rules.dir.clone();
+    let app = spawn_app(config).await;
+    let (_, body) = app.say("m1", "zhang", "草坪上全是狗屎没人清理").await;
+    let id = body["ticket"].as_u64().expect("a dog ticket");
+    assert_eq!(
+        app.service
+            .store()
+            .get(TicketId::new(id).unwrap())
+            .unwrap()
+            .unwrap()
+            .category,
+        "dog"
+    );
+    std::fs::remove_file(rules_dir.join("categories/dog.toml")).unwrap();
+
+    let reload = |query: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/rules/reload{query}")))
+            .bearer_auth("test-token")
+            .send()
+    };
+    let resp = reload("").await.unwrap();
+    assert_eq!(resp.status(), 409);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["removed"][0]["category"], "dog", "{v}");
+    assert_eq!(v["removed"][0]["open_tickets"], 1, "{v}");
+    assert!(
+        app.service.rules().category("dog").is_some(),
+        "old rules stay"
+    );
+
+    let (_, reply) = app.say("r1", "admin", "#重载规则").await;
+    let text = reply["replies"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("不文明养犬")
+            && text.contains("1 件未结案")
+            && text.contains("#重载规则 强制"),
+        "{text}"
+    );
+    assert!(
+        app.service.rules().category("dog").is_some(),
+        "old rules stay"
+    );
+
+    let (_, reply) = app.say("r2", "admin", "#重载规则 强制").await;
+    let text = reply["replies"][0]["text"].as_str().unwrap();
+    assert!(text.contains("规则已重新加载"), "{text}");
+    assert!(app.service.rules().category("dog").is_none());
+
+    // The same from the command line: back again, then removed again.
+    let dog = rules_dir.join("categories/dog.toml");
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/categories/dog.toml");
+    std::fs::copy(shipped, &dog).unwrap();
+    assert_eq!(reload("").await.unwrap().status(), 200);
+    std::fs::remove_file(&dog).unwrap();
+    let cli = |force: bool| {
+        let url = app.url("");
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gongdan"));
+            cmd.args(["rules", "reload", "--url", &url])
+                .env("GONGDAN__SERVER__API_TOKEN", "test-token");
+            if force {
+                cmd.arg("--allow-removed");
+            }
+            cmd.output().unwrap()
+        })
+    };
+    let out = cli(false).await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && said.contains("\"dog\""), "{said}");
+    assert!(
+        app.service.rules().category("dog").is_some(),
+        "old rules stay"
+    );
+    let out = cli(true).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(app.service.rules().category("dog").is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_report_the_classifier_missed_is_recorded_as_a_correction() {
+    let root = tempfile::tempdir().unwrap();
+    let app = spawn_app(test_config(root.path())).await;
+    // Classified anyway: the resident only used the command form.
+    let (_, body) = app
+        .say("m1", "zhang", "#投诉 消防通道被车堵死了，5号楼这边")
+        .await;
+    assert!(body["ticket"].is_u64(), "{body}");
+    assert!(app.service.store().corrections(None).unwrap().is_empty());
+    // Not a complaint to the classifier: the resident's word is the correction.
+    let (_, body) = app.say("m3", "li", "#投诉 群主今天的红包怎么还没发").await;
+    assert!(body["ticket"].is_u64(), "{body}");
+    let id = body["ticket"].as_u64().unwrap();
+    let got = app.service.store().corrections(None).unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].text, "群主今天的红包怎么还没发");
+    assert_eq!(got[0].kind, gongdan::ticket::CorrectionKind::Reported);
+    assert_eq!(got[0].ticket, Some(id));
     app.stop().await;
 }
 

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use gongdan::message::InboundMessage;
 use gongdan::ticket::store::period_start;
 use gongdan::ticket::{
-    Action, CategoryInfo, Command, ComplaintInput, Context, EventKind, ListFilter, Period,
-    Priority, Processed, Roles, Status, Store, TicketId,
+    Action, CategoryInfo, Command, ComplaintInput, Context, CorrectionKind, EventKind, ListFilter,
+    Period, Priority, Processed, Roles, Status, Store, TicketId,
 };
 use proptest::prelude::*;
 
@@ -133,6 +133,7 @@ fn fire(location: Option<&str>, tokens: &str) -> ComplaintInput {
         location: location.map(String::from),
         tokens: tokens.split_whitespace().map(String::from).collect(),
         reply_template: None,
+        missed: false,
     }
 }
 
@@ -146,6 +147,7 @@ fn dog(location: Option<&str>, tokens: &str) -> ComplaintInput {
         location: location.map(String::from),
         tokens: tokens.split_whitespace().map(String::from).collect(),
         reply_template: None,
+        missed: false,
     }
 }
 
@@ -701,7 +703,40 @@ fn phone_numbers_are_masked_in_replies() {
     );
     // The record keeps the original for officers.
     assert!(env.get(1001).text.contains("13812341234"));
+    // Command errors echo what was typed: the number is masked there too,
+    // in the inline answer and in the outbox, and on a repeated delivery.
+    let m = env.msg("g1", "r1", "#联系电话13812345678");
+    let action = Action::from_parse(Command::parse(&m.text)).expect("a command");
+    let p = env.process(&m, action.clone());
+    let text = only_text(&p);
+    assert!(
+        text.contains("138****5678") && !text.contains("13812345678"),
+        "{text}"
+    );
+    let again = env.process(&m, action);
+    assert!(again.duplicate_delivery);
+    assert_eq!(only_text(&again), text);
+    // Shapes an officer's note may carry: landlines, dots, zero-width characters.
+    let p = env.say(
+        "g1",
+        "officer1",
+        "#处理 1001 物业 0531-88886666，车主 138.1234.5678 或 139\u{200b}8765\u{200b}4321",
+    );
+    let text = only_text(&p);
+    assert!(
+        text.contains("0531****6666")
+            && text.contains("138****5678")
+            && text.contains("139****4321"),
+        "{text}"
+    );
     for e in env.store.outbox_pending(100).expect("outbox") {
+        assert!(
+            !e.text.contains("13812345678")
+                && !e.text.contains("88886666")
+                && !e.text.contains("1234.5678"),
+            "{}",
+            e.text
+        );
         assert!(
             !e.text.contains("1234 1234") && !e.text.contains("13812341234"),
             "{}",
@@ -788,6 +823,7 @@ fn authorisation_matrix() {
         ("#重开 {n}", Pre::Resolved, [false, false, true, true]),
         ("#改类 {n} dog", Pre::Open, [false, false, true, true]),
         ("#备注 {n} 内部", Pre::Open, [false, false, true, true]),
+        ("#非投诉 {n}", Pre::Open, [false, false, true, true]),
         ("#统计 本周", Pre::Open, [false, false, true, true]),
         ("#重载规则", Pre::Open, [false, false, false, true]),
         ("#请假", Pre::Open, [false, false, true, true]),
@@ -1381,4 +1417,96 @@ fn a_group_that_changed_id_keeps_its_tickets_and_sends_to_the_new_id() {
         fire(Some("5号楼"), "消防通道 堵"),
     );
     assert_eq!(other.ticket.map(|t| t.get()), Some(n), "still one group");
+}
+
+#[test]
+fn corrections_are_recorded_with_the_change_and_exported() {
+    let mut env = Env::new();
+    // An officer moves a ticket to the right category.
+    env.complain("g1", "r1", "楼下的狗天天叫", fire(None, "狗 叫"));
+    let p = env.say("g1", "officer1", "#改类 1001 不文明养犬");
+    assert!(only_text(&p).contains("不文明养犬"));
+    // A resident insists on a message the classifier let pass.
+    let mut missed = dog(None, "遛狗 牵绳");
+    missed.missed = true;
+    env.complain("g2", "r2", "#投诉 遛狗不牵绳吓到小孩", missed);
+    // A classified complaint is no correction.
+    env.complain("g3", "r3", "消防通道又被堵了", fire(None, "消防 通道"));
+    // An officer closes a false ticket.
+    env.complain("g4", "r4", "谁有多余的纸箱", fire(None, "纸箱"));
+    let p = env.say("g4", "resident9", "#非投诉 1004");
+    assert!(only_text(&p).contains("仅限"), "residents are refused");
+    assert_eq!(env.get(1004).status, Status::Open);
+    let p = env.say("g4", "officer1", "#非投诉 1004");
+    assert_eq!(p.replies.len(), 1, "{:?}", p.replies);
+    assert!(only_text(&p).contains("非城管诉求"), "{}", only_text(&p));
+    let t = env.get(1004);
+    assert_eq!(t.status, Status::Rejected);
+    assert_eq!(t.status_reason.as_deref(), Some("非城管诉求"));
+    let history = env.store.history(t.id).expect("history");
+    assert_eq!(
+        history.last().map(|e| e.kind),
+        Some(EventKind::Rejected),
+        "{history:?}"
+    );
+    // Closed tickets cannot be marked again: the transition table refuses.
+    let p = env.say("g4", "officer1", "#非投诉 1004");
+    assert!(
+        only_text(&p).contains("不能再标记为非投诉"),
+        "{}",
+        only_text(&p)
+    );
+
+    let all = env.store.corrections(None).expect("corrections");
+    let got: Vec<(CorrectionKind, Option<u64>, &str, &str)> = all
+        .iter()
+        .map(|c| (c.kind, c.ticket, c.label.as_str(), c.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                CorrectionKind::Recategorized,
+                Some(1001),
+                "dog",
+                "楼下的狗天天叫"
+            ),
+            (
+                CorrectionKind::Reported,
+                Some(1002),
+                "dog",
+                "遛狗不牵绳吓到小孩"
+            ),
+            (
+                CorrectionKind::NotComplaint,
+                Some(1004),
+                "none",
+                "谁有多余的纸箱"
+            ),
+        ]
+    );
+    assert_eq!(all[0].from.as_deref(), Some("fire_lane"));
+    assert_eq!(all[0].actor, "generic:officer1");
+    assert_eq!(
+        gongdan::ticket::correction::to_tsv(&all),
+        "dog\t楼下的狗天天叫\ndog\t遛狗不牵绳吓到小孩\nnone\t谁有多余的纸箱\n"
+    );
+    let later = env.now + Duration::seconds(1);
+    assert!(env
+        .store
+        .corrections(Some(later))
+        .expect("since")
+        .is_empty());
+
+    let stats = env.store.stats(Period::Today, env.now).expect("stats");
+    assert_eq!(
+        stats.corrections_by_category,
+        vec![("不文明养犬".to_string(), 2), ("非投诉".to_string(), 1)]
+    );
+    let p = env.say("g1", "admin", "#统计");
+    assert!(
+        only_text(&p).contains("人工纠正分类：不文明养犬 2，非投诉 1"),
+        "{}",
+        only_text(&p)
+    );
 }

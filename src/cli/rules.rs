@@ -1,4 +1,4 @@
-//! `gongdan rules check` and `gongdan eval`.
+//! `gongdan rules check`, `rules reload`, `rules corrections` and `gongdan eval`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::{NaiveDate, NaiveTime, Utc};
 use clap::{Args, Subcommand};
+use gongdan::config::Config;
 use gongdan::eval;
 use gongdan::rules::RuleSet;
+use gongdan::ticket::{china_tz, correction};
 
 #[derive(Subcommand)]
 pub enum RulesCommand {
@@ -17,6 +20,32 @@ pub enum RulesCommand {
         /// Rules directory.
         #[arg(default_value = "rules")]
         dir: PathBuf,
+    },
+    /// Ask the running service to reload its rules (`POST /api/rules/reload`).
+    Reload {
+        /// Config file: the service's address (server.bind) and server.api_token.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Service base URL (default: http://<server.bind>).
+        #[arg(long)]
+        url: Option<String>,
+        /// Accept rules that remove a category which still has open tickets.
+        #[arg(long)]
+        allow_removed: bool,
+    },
+    /// Export what officers and residents corrected (`#改类`, `#投诉` the
+    /// classifier missed, `#非投诉`) as `labels<TAB>text`, for `gongdan eval`
+    /// and rules/corpus/.
+    Corrections {
+        /// Only corrections from this day on (YYYY-MM-DD, China time).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Data directory (default: the config's storage.data_dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Config file to read storage.data_dir from.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -30,6 +59,29 @@ pub struct EvalArgs {
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        RulesCommand::Reload {
+            config,
+            url,
+            allow_removed,
+        } => reload(config, url, allow_removed),
+        RulesCommand::Corrections {
+            since,
+            data,
+            config,
+        } => {
+            let (_, store) = super::tickets::open_store(data, config.as_deref())?;
+            let since = since.and_then(|d| {
+                d.and_time(NaiveTime::MIN)
+                    .and_local_timezone(china_tz())
+                    .single()
+                    .map(|t| t.with_timezone(&Utc))
+            });
+            let corrections = store.corrections(since)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(correction::to_tsv(&corrections).as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         RulesCommand::Check { dir } => {
             let started = Instant::now();
             match RuleSet::load(&dir) {
@@ -80,4 +132,43 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let report = eval::evaluate(&rules, &samples);
     write!(std::io::stdout().lock(), "{report}")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn reload(
+    config: Option<PathBuf>,
+    url: Option<String>,
+    allow_removed: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config.as_deref())?;
+    let token = config
+        .server
+        .api_token
+        .context("server.api_token is not set: the API (and so this command) is off")?;
+    let base = url.unwrap_or_else(|| format!("http://{}", config.server.bind));
+    let url = format!(
+        "{}/api/rules/reload?allow_removed={allow_removed}",
+        base.trim_end_matches('/')
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (status, body) = runtime.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?;
+        let status = resp.status();
+        let body = resp.text().await.context("reading the answer")?;
+        Ok::<_, anyhow::Error>((status, body))
+    })?;
+    writeln!(std::io::stdout().lock(), "{body}")?;
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("reload refused ({status})");
+        ExitCode::FAILURE
+    })
 }

@@ -1,7 +1,7 @@
 //! `gongdan tickets ...`: offline access to the ticket store (list, show with history, export, reindex).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -84,22 +84,7 @@ impl FilterArgs {
 }
 
 pub fn run(args: TicketsArgs) -> anyhow::Result<ExitCode> {
-    let dir = match args.data {
-        Some(d) => d,
-        None => Config::load(args.config.as_deref())?.storage.data_dir,
-    };
-    if !dir.exists() {
-        anyhow::bail!(
-            "no data directory at {} (start `gongdan serve` once, or pass --data DIR)",
-            dir.display()
-        );
-    }
-    let store = Store::open(&dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the ticket store in {}: {e}\n(is `gongdan serve` running on it? use the HTTP API, or stop it first)",
-            dir.display()
-        )
-    })?;
+    let (dir, store) = open_store(args.data, args.config.as_deref())?;
     let stdout = std::io::stdout();
     match args.command {
         TicketsCommand::List(f) => {
@@ -143,4 +128,28 @@ pub fn run(args: TicketsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store in `--data DIR`, or the config's `storage.data_dir`; the server must not hold it.
+pub(super) fn open_store(
+    data: Option<PathBuf>,
+    config: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Store)> {
+    let dir = match data {
+        Some(d) => d,
+        None => Config::load(config)?.storage.data_dir,
+    };
+    if !dir.exists() {
+        anyhow::bail!(
+            "no data directory at {} (start `gongdan serve` once, or pass --data DIR)",
+            dir.display()
+        );
+    }
+    let store = Store::open(&dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the ticket store in {}: {e}\n(is `gongdan serve` running on it? use the HTTP API, or stop it first)",
+            dir.display()
+        )
+    })?;
+    Ok((dir, store))
 }

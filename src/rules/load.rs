@@ -505,24 +505,59 @@ fn add_cues(
     add_patterns(src, &cues.patterns, target, signals, errors);
 }
 
+/// Largest compiled program of one rule regex. Real rules need a few KiB;
+/// the limit stops a valid but huge pattern before it costs every message.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Most repeats a counted repetition may ask for, nested ones multiplied:
+/// `.{0,12}` is what rules need, `[\s\S]{0,3000}` took 2.6 s per long message.
+const MAX_COUNTED_REPEAT: u64 = 200;
+
+/// The largest repeat count in `hir`, nested repetitions multiplied
+/// (`(a{0,50}){0,50}` counts 2500); unbounded `*` and `+` count their minimum.
+fn counted_repeat(hir: &Hir) -> u64 {
+    match hir.kind() {
+        HirKind::Repetition(r) => {
+            let own = u64::from(r.max.unwrap_or(r.min).max(1));
+            own.saturating_mul(counted_repeat(&r.sub).max(1))
+        }
+        HirKind::Capture(c) => counted_repeat(&c.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            parts.iter().map(counted_repeat).max().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
 fn compile_regex(source: &str) -> Result<Regex, String> {
     if source.is_empty() {
         return Err("regex is empty".to_string());
     }
-    Regex::new(source).map_err(|e| {
-        // The regex crate's message spans several lines with a caret diagram;
-        // its last line says what is wrong.
-        let text = e.to_string();
-        let reason = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("invalid")
-            .trim()
-            .trim_start_matches("error: ")
-            .to_string();
-        format!("invalid regex {source:?}: {reason}")
-    })
+    if let Ok(hir) = regex_syntax::Parser::new().parse(source) {
+        let repeat = counted_repeat(&hir);
+        if repeat > MAX_COUNTED_REPEAT {
+            return Err(format!(
+                "regex {source:?} repeats up to {repeat} times; at most {MAX_COUNTED_REPEAT} \
+                 (nested repetitions multiply): such a pattern is slow on every long message"
+            ));
+        }
+    }
+    regex::RegexBuilder::new(source)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            // The regex crate's message spans several lines with a caret diagram;
+            // its last line says what is wrong.
+            let text = e.to_string();
+            let reason = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string();
+            format!("invalid regex {source:?}: {reason}")
+        })
 }
 
 fn compile_locations(
@@ -725,6 +760,7 @@ fn branches(source: &str) -> Result<Vec<(MetaRegex, Hir)>, String> {
         .map_err(|e| format!("invalid regex {source:?}: {e}"))?;
     let build = |h: &Hir| {
         MetaRegex::builder()
+            .configure(MetaRegex::config().nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
             .build_from_hir(h)
             .map_err(|e| format!("invalid regex {source:?}: {e}"))
     };

@@ -125,10 +125,18 @@ pub async fn show_ticket(
     Ok(Json(json!({ "ticket": ticket, "history": history })))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ReloadQuery {
+    /// Accept rules that drop a category which still has open tickets.
+    #[serde(default)]
+    allow_removed: bool,
+}
+
 pub async fn reload_rules(
     State(state): State<AppState>,
+    Query(q): Query<ReloadQuery>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    match state.service.reload_rules().await {
+    match state.service.reload_rules(q.allow_removed).await {
         Ok(s) => Ok((
             StatusCode::OK,
             Json(json!({ "ok": true, "categories": s.categories, "examples": s.examples })),
@@ -139,6 +147,17 @@ pub async fn reload_rules(
                 "ok": false,
                 "message": "rules not loaded; the previous rules stay in force",
                 "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            })),
+        )),
+        Err(ServiceError::RemovedCategories(removed)) => Ok((
+            StatusCode::CONFLICT,
+            Json(json!({
+                "ok": false,
+                "message": "the new rules remove categories that still have open tickets; \
+                            the previous rules stay in force (POST ?allow_removed=true to accept)",
+                "removed": removed.iter().map(|r| json!({
+                    "category": r.id, "name": r.name, "open_tickets": r.open_tickets,
+                })).collect::<Vec<_>>(),
             })),
         )),
         Err(e) => Err(ApiError::internal(e)),

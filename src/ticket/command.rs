@@ -73,6 +73,7 @@ pub enum CommandKind {
     Reopen,
     Recat,
     Note,
+    NotComplaint,
     Stats,
     Reload,
     Away,
@@ -313,6 +314,16 @@ pub const COMMANDS: &[CommandDef] = &[
         "更改工单类别（类别编号或中文名）"
     ),
     def!(
+        NotComplaint,
+        &["非投诉"],
+        &["notcomplaint"],
+        Ticket,
+        Officer,
+        "#非投诉 工单号",
+        "#非投诉 1024",
+        "误识别为投诉的消息：以「非城管诉求」不予受理，并记入分类纠错"
+    ),
+    def!(
         Note,
         &["备注"],
         &["note"],
@@ -336,11 +347,11 @@ pub const COMMANDS: &[CommandDef] = &[
         Reload,
         &["重载规则", "重载"],
         &["reload"],
-        None,
+        OptWord,
         Admin,
+        "#重载规则 [强制]",
         "#重载规则",
-        "#重载规则",
-        "重新加载分类规则"
+        "重新加载分类规则；删除了仍有未结案工单的类别时需加「强制」"
     ),
     def!(
         Away,
@@ -458,9 +469,14 @@ pub enum Command {
     Reopen(TicketId, Option<String>),
     Recat(TicketId, String),
     Note(TicketId, String),
+    /// `#非投诉`: the classifier took chatter for a complaint.
+    NotComplaint(TicketId),
     Stats(Period),
-    /// Run by the pipeline; the store only checks the role.
-    Reload,
+    /// Run by the pipeline; the store only checks the role. `allow_removed`
+    /// (`#重载规则 强制`) accepts rules that drop a category with open tickets.
+    Reload {
+        allow_removed: bool,
+    },
     /// `#请假` (true) or `#销假` (false): the sender's own leave.
     Away(bool),
     /// `#复查 N 3天`: a re-inspection reminder after this many hours.
@@ -546,8 +562,9 @@ impl Command {
             Command::Reopen(..) => CommandKind::Reopen,
             Command::Recat(..) => CommandKind::Recat,
             Command::Note(..) => CommandKind::Note,
+            Command::NotComplaint(_) => CommandKind::NotComplaint,
             Command::Stats(_) => CommandKind::Stats,
-            Command::Reload => CommandKind::Reload,
+            Command::Reload { .. } => CommandKind::Reload,
             Command::Away(true) => CommandKind::Away,
             Command::Away(false) => CommandKind::Back,
             Command::Recheck(..) => CommandKind::Recheck,
@@ -583,13 +600,14 @@ impl Command {
             | Command::Note(t, _)
             | Command::Recheck(t, _)
             | Command::RecheckPass(t)
-            | Command::RecheckFound(t, _) => Some(*t),
+            | Command::RecheckFound(t, _)
+            | Command::NotComplaint(t) => Some(*t),
             Command::Help(_)
             | Command::List(_)
             | Command::Report(_)
             | Command::Stats(_)
             | Command::Away(_)
-            | Command::Reload => None,
+            | Command::Reload { .. } => None,
         }
     }
 }
@@ -732,7 +750,6 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
     use CommandKind as K;
     let cmd = match def.args {
         Args::None => match def.kind {
-            K::Reload => Command::Reload,
             K::Away => Command::Away(true),
             K::Back => Command::Away(false),
             _ => return Err(usage(def)),
@@ -745,6 +762,15 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::List => Command::List(parse_list_scope(word)),
                 K::Stats if word.is_empty() => Command::Stats(Period::Today),
                 K::Stats => Command::Stats(Period::parse(word).ok_or(CommandError::BadPeriod)?),
+                K::Reload => match word.to_lowercase().as_str() {
+                    "" => Command::Reload {
+                        allow_removed: false,
+                    },
+                    "强制" | "force" => Command::Reload {
+                        allow_removed: true,
+                    },
+                    _ => return Err(usage(def)),
+                },
                 _ => return Err(usage(def)),
             }
         }
@@ -760,6 +786,7 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Withdraw => Command::Withdraw(id),
                 K::Claim => Command::Claim(id),
                 K::RecheckPass => Command::RecheckPass(id),
+                K::NotComplaint => Command::NotComplaint(id),
                 _ => return Err(usage(def)),
             }
         }
@@ -875,7 +902,7 @@ mod tests {
                 d.example
             );
         }
-        assert_eq!(COMMANDS.len(), 27);
+        assert_eq!(COMMANDS.len(), 28);
     }
 
     /// Every command in Chinese and English form.
@@ -972,6 +999,11 @@ mod tests {
                 Command::Recat(t(1024), "不文明养犬".into()),
             ),
             (
+                "#非投诉 1024",
+                "/notcomplaint 1024",
+                Command::NotComplaint(t(1024)),
+            ),
+            (
                 "#备注 1024 内部",
                 "/note 1024 内部",
                 Command::Note(t(1024), "内部".into()),
@@ -979,7 +1011,20 @@ mod tests {
             ("#统计", "/stats", Command::Stats(Period::Today)),
             ("#统计 本周", "/stats week", Command::Stats(Period::Week)),
             ("#统计 本月", "/stats month", Command::Stats(Period::Month)),
-            ("#重载规则", "/reload", Command::Reload),
+            (
+                "#重载规则",
+                "/reload",
+                Command::Reload {
+                    allow_removed: false,
+                },
+            ),
+            (
+                "#重载规则 强制",
+                "/reload force",
+                Command::Reload {
+                    allow_removed: true,
+                },
+            ),
         ];
         for (zh, en, want) in cases {
             let want_en = match (&want, en) {
@@ -1010,7 +1055,18 @@ mod tests {
             ("  #认领 1024号  ", Command::Claim(t(1024))),
             ("#认领 1024 马上到", Command::Claim(t(1024))),
             ("／ｃｌａｉｍ　１０２４", Command::Claim(t(1024))),
-            ("#重载规则", Command::Reload),
+            (
+                "#重载规则",
+                Command::Reload {
+                    allow_removed: false,
+                },
+            ),
+            (
+                "＃重载规则　强制",
+                Command::Reload {
+                    allow_removed: true,
+                },
+            ),
             (
                 "#办结 1024 已处理，车主已挪车 谢谢配合",
                 Command::Resolve(t(1024), "已处理，车主已挪车 谢谢配合".into()),
@@ -1097,6 +1153,8 @@ mod tests {
         assert!(officer.contains("#认领 工单号"));
         assert!(officer.contains("#统计") && !officer.contains("#重载规则"));
         assert!(!resident.contains("#统计"));
+        assert!(officer.contains("#非投诉 工单号") && officer.contains("/notcomplaint"));
+        assert!(!resident.contains("#非投诉"));
         assert!(admin.contains("#统计") && admin.contains("#认领") && admin.contains("#重载规则"));
         for d in COMMANDS {
             assert!(admin.contains(d.usage), "{}", d.usage);

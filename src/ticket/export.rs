@@ -162,12 +162,7 @@ pub fn stats_text(s: &Stats) -> String {
         out.push_str(&format!("\n平均评价 {r:.1} 星"));
     }
     if !s.by_category.is_empty() {
-        let cats: Vec<String> = s
-            .by_category
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
-        out.push_str(&format!("\n按类别：{}", cats.join("，")));
+        out.push_str(&format!("\n按类别：{}", counts(&s.by_category)));
     }
     if !s.by_status.is_empty() {
         let sts: Vec<String> = s
@@ -177,7 +172,17 @@ pub fn stats_text(s: &Stats) -> String {
             .collect();
         out.push_str(&format!("\n新增工单现状：{}", sts.join("，")));
     }
+    if !s.corrections_by_category.is_empty() {
+        let fixes = counts(&s.corrections_by_category);
+        out.push_str(&format!("\n人工纠正分类：{fixes}"));
+    }
     out
+}
+
+/// `占用消防通道 3，不文明养犬 1`.
+fn counts(by_name: &[(String, usize)]) -> String {
+    let parts: Vec<String> = by_name.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    parts.join("，")
 }
 
 /// One CSV field, always quoted. A leading `= + - @` would make Excel run the

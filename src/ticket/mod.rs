@@ -10,6 +10,7 @@
 
 mod apply;
 pub mod command;
+pub mod correction;
 pub mod duplicate;
 mod error;
 pub mod export;
@@ -20,6 +21,7 @@ pub mod store;
 pub mod workflow;
 
 pub use command::{help_text, Command, CommandError, ListScope, Period};
+pub use correction::{Correction, CorrectionKind};
 pub use error::StoreError;
 pub use model::{
     CategoryInfo, ComplaintInput, Event, EventKind, FollowUp, Person, Priority, Revisit, Role,

@@ -535,6 +535,9 @@ pub struct ComplaintInput {
     pub tokens: Vec<String>,
     /// The category's `reply`, which overrides the default "created" reply.
     pub reply_template: Option<String>,
+    /// The resident insisted (`#投诉`) on a message the classifier did not
+    /// take for a complaint: the store records it as a correction.
+    pub missed: bool,
 }
 
 /// The category id used when the classifier is unsure but the resident insisted (`#投诉`).
@@ -554,6 +557,7 @@ impl ComplaintInput {
             location: None,
             tokens: crate::ticket::duplicate::rough_tokens(text),
             reply_template: None,
+            missed: false,
         }
     }
 }

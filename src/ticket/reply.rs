@@ -1,16 +1,14 @@
 //! Chinese reply templates with built-in defaults, placeholder rendering, and phone masking.
 //!
-//! Every text a group will see is built here and passed through
-//! [`mask_phones`], because residents paste phone numbers into complaints and
-//! echoing them into a 500-member group chat would leak them.
-
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use regex::Regex;
+//! Replies are built here; [`mask_phones`] is applied once, where a reply
+//! leaves for a group (`Store::process` masks every reply before it is queued
+//! or answered inline), because residents paste phone numbers into complaints
+//! and command arguments, and echoing them into a 500-member group chat
+//! would leak them.
 
 use super::model::Ticket;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Default templates, keyed by event name. Configuration may override any of
 /// them by the same name; a category's own `reply` overrides `created`.
@@ -31,6 +29,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("withdrawn", "工单 {ticket} 已由反映人撤回，不再处理。"),
     ("withdrawn_one", "已撤回您对工单 {ticket} 的反映，该工单仍有 {count} 人反映，将继续处理。"),
     ("rejected", "工单 {ticket} 不予受理：{note}"),
+    ("not_complaint", "工单 {ticket} 经核实为{note}，不予受理，也不会计入投诉。感谢您的留言！如有占道、噪音、垃圾等城管问题，欢迎随时在群里反映。"),
     ("transferred", "工单 {ticket} 已转交{department}办理。"),
     ("merged", "工单 {ticket} 与 {target} 为同一问题，已合并到 {target} 一并处理（共 {count} 人反映）。"),
     ("on_hold", "工单 {ticket} 暂缓处理（挂账）：{note}"),
@@ -59,7 +58,7 @@ pub fn template<'a>(key: &str, overrides: &'a HashMap<String, String>) -> Cow<'a
     Cow::Owned(default.to_string())
 }
 
-/// Replaces `{name}` placeholders in one pass, then masks phone numbers.
+/// Replaces `{name}` placeholders in one pass.
 ///
 /// One pass matters: a resident's note containing `{ticket}` is inserted as
 /// text, not expanded again. Unknown placeholders are left as written so a
@@ -86,7 +85,7 @@ pub fn render(template: &str, vars: &[(&str, String)]) -> String {
         }
     }
     out.push_str(rest);
-    mask_phones(&out)
+    out
 }
 
 /// Renders an event's template (override or default) with the given variables.
@@ -119,44 +118,170 @@ pub fn ticket_vars(t: &Ticket) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn phone_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        // `\d` is Unicode-aware, so full-width digits are caught too.
-        Regex::new(r"(?:(?:\+|00)?86[-\s]?)?[1１][3-9３-９]\d[-\s]?\d{4}[-\s]?\d{4}")
-            .expect("constant phone regex compiles")
-    })
+/// A digit's value, ASCII or full-width.
+fn digit_value(c: char) -> Option<u32> {
+    match c {
+        '0'..='9' => c.to_digit(10),
+        '０'..='９' => Some(c as u32 - '０' as u32),
+        _ => None,
+    }
 }
 
-fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || ('０'..='９').contains(&c)
+/// What may sit between the digits of one phone number as people type it:
+/// spaces, dashes, dots, slashes, underscores, brackets round an area code,
+/// and the zero-width characters that hide a number from a naive filter.
+fn is_phone_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{3000}'
+            | '\u{a0}'
+            | '\t'
+            | '-'
+            | '－'
+            | '‐'
+            | '‑'
+            | '–'
+            | '—'
+            | '.'
+            | '．'
+            | '_'
+            | '/'
+            | '('
+            | ')'
+            | '（'
+            | '）'
+            | '\u{200b}'
+            | '\u{200c}'
+            | '\u{200d}'
+            | '\u{2060}'
+            | '\u{feff}'
+    )
 }
 
-/// Masks mainland mobile numbers: `13812341234` → `138****1234`; also
-/// `138 1234 1234`, `138-1234-1234`, `+86 13812341234`, full-width digits.
-/// A run of digits that is longer than a phone number (an id card, an order
-/// number) is left alone.
+/// Most separator characters accepted between two digit groups of one number.
+const MAX_GAP: usize = 3;
+
+/// A run of digits: byte range and the digits' values.
+struct Group {
+    start: usize,
+    end: usize,
+    digits: Vec<u32>,
+}
+
+/// How many leading digits of a number stay visible, or `None` when the
+/// digits of `groups` are not a phone number. Mobiles (`1[3-9]` + 9, with
+/// `86` / `0086` before them), landlines (`0` + area code, 10–12 digits: as
+/// one run, or an area-code run of 3–4 digits then 7–8 more) and `400`/`800`
+/// service numbers.
+fn phone_shape(groups: &[Group]) -> Option<(usize, usize)> {
+    let digits: Vec<u32> = groups
+        .iter()
+        .flat_map(|g| g.digits.iter().copied())
+        .collect();
+    let n = digits.len();
+    let mobile_at = |i: usize| n == i + 11 && digits[i] == 1 && (3..=9).contains(&digits[i + 1]);
+    // (digits to skip: a country code, digits to show)
+    if mobile_at(0) {
+        return Some((0, 3));
+    }
+    if digits.starts_with(&[8, 6]) && mobile_at(2) {
+        return Some((2, 3));
+    }
+    if digits.starts_with(&[0, 0, 8, 6]) && mobile_at(4) {
+        return Some((4, 3));
+    }
+    if n == 10 && (digits.starts_with(&[4, 0, 0]) || digits.starts_with(&[8, 0, 0])) {
+        return Some((0, 3));
+    }
+    let landline = (10..=12).contains(&n)
+        && digits[0] == 0
+        && digits[1] != 0
+        && match groups {
+            [_] => true,
+            [area, rest @ ..] => {
+                (3..=4).contains(&area.digits.len())
+                    && rest.first().is_some_and(|g| g.digits.len() >= 3)
+            }
+            [] => false,
+        };
+    landline.then(|| (0, n - 8))
+}
+
+/// Masks phone numbers in text bound for a group chat, keeping the first
+/// digits and the last four: `13812341234` → `138****1234`,
+/// `0531-88888888` → `0531****8888`. Numbers split by spaces, dashes, dots,
+/// slashes, underscores or zero-width characters are caught, as are
+/// full-width digits and `+86`. Ticket numbers, dates, times, house
+/// numbers, amounts and runs of digits longer than a phone number (an id
+/// card) are left alone: only whole digit runs make up a number.
 pub fn mask_phones(text: &str) -> String {
-    let re = phone_regex();
+    // Digit runs, and for each whether it is within MAX_GAP separators of the previous one.
+    let mut groups: Vec<Group> = Vec::new();
+    let mut joined: Vec<bool> = Vec::new();
+    let mut gap: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        match digit_value(c) {
+            Some(d) => {
+                match groups.last_mut() {
+                    Some(g) if g.end == i => {
+                        g.end = i + c.len_utf8();
+                        g.digits.push(d);
+                    }
+                    _ => {
+                        joined.push(gap.is_some_and(|n| n <= MAX_GAP));
+                        groups.push(Group {
+                            start: i,
+                            end: i + c.len_utf8(),
+                            digits: vec![d],
+                        });
+                    }
+                }
+                gap = Some(0);
+            }
+            None if is_phone_separator(c) => gap = gap.map(|n| n + 1),
+            None => gap = None,
+        }
+    }
+    // Within each chain of joined runs, the longest stretch of whole runs
+    // that is a phone number wins, leftmost first.
+    let mut spans: Vec<(usize, usize, String)> = Vec::new();
+    let mut i = 0;
+    while i < groups.len() {
+        let mut chain_end = i + 1;
+        while chain_end < groups.len() && joined[chain_end] {
+            chain_end += 1;
+        }
+        let found = (i + 1..=chain_end)
+            .rev()
+            .find_map(|j| phone_shape(&groups[i..j]).map(|shape| (j, shape)));
+        match found {
+            Some((j, (skip, show))) => {
+                let chars: Vec<char> = groups[i..j]
+                    .iter()
+                    .flat_map(|g| text[g.start..g.end].chars())
+                    .skip(skip)
+                    .collect();
+                let mut masked: String = chars[..show].iter().collect();
+                masked.push_str("****");
+                masked.extend(&chars[chars.len() - 4..]);
+                let mut start = groups[i].start;
+                // `+86 138…` loses its plus with the country code; `(0531)…` its bracket.
+                let before = text[..start].chars().next_back();
+                if (skip > 0 && before == Some('+')) || matches!(before, Some('(' | '（')) {
+                    start -= before.map_or(0, char::len_utf8);
+                }
+                spans.push((start, groups[j - 1].end, masked));
+                i = j;
+            }
+            None => i += 1,
+        }
+    }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for m in re.find_iter(text) {
-        let before = text[..m.start()].chars().next_back();
-        let after = text[m.end()..].chars().next();
-        if before.is_some_and(is_digit) || after.is_some_and(is_digit) {
-            continue;
-        }
-        let digits: Vec<char> = m.as_str().chars().filter(|c| is_digit(*c)).collect();
-        if digits.len() < 11 {
-            continue;
-        }
-        // The mobile number is always the last 11 digits; a country code precedes it.
-        let core = &digits[digits.len() - 11..];
-        out.push_str(&text[last..m.start()]);
-        out.extend(core[..3].iter());
-        out.push_str("****");
-        out.extend(core[7..].iter());
-        last = m.end();
+    for (start, end, masked) in spans {
+        out.push_str(&text[last..start]);
+        out.push_str(&masked);
+        last = end;
     }
     out.push_str(&text[last..]);
     out
@@ -175,16 +300,52 @@ mod tests {
             ("138-1234-1234", "138****1234"),
             ("+86 13812341234", "138****1234"),
             ("+8613812341234", "138****1234"),
+            ("0086 138 1234 1234", "138****1234"),
             ("１３８１２３４１２３４", "１３８****１２３４"),
             (
                 "两个：13812341234、15900001111",
                 "两个：138****1234、159****1111",
             ),
-            // Not phones: too long, wrong prefix, too short, ticket numbers.
+            ("13812341234/15900001111", "138****1234/159****1111"),
+            // Separators people (and evaders) use.
+            ("138.1234.1234", "138****1234"),
+            ("138_1234_1234", "138****1234"),
+            ("138/1234/1234", "138****1234"),
+            ("138  1234  1234", "138****1234"),
+            ("1 3 8 1 2 3 4 1 2 3 4", "138****1234"),
+            ("138\u{200b}1234\u{200b}1234", "138****1234"),
+            ("1\u{200b}3\u{200b}8\u{2060}12341234", "138****1234"),
+            ("联系电话13812345678", "联系电话138****5678"),
+            // Landlines and service numbers.
+            ("0531-88888888", "0531****8888"),
+            ("(0531)88888888", "0531****8888"),
+            ("（0531）88888888", "0531****8888"),
+            ("053188888888", "0531****8888"),
+            ("010-12345678", "010****5678"),
+            ("0531 8888 8888", "0531****8888"),
+            ("400-123-4567", "400****4567"),
+            ("4001234567", "400****4567"),
+            ("800 123 4567", "800****4567"),
+            ("工单 #1024 13812345678", "工单 #1024 138****5678"),
+            // Not phones: too long, wrong prefix, too short, ticket numbers,
+            // dates, times, house numbers, amounts.
             ("身份证110101199003071234", "身份证110101199003071234"),
             ("订单 12812341234", "订单 12812341234"),
             ("1381234123", "1381234123"),
             ("工单 #1024", "工单 #1024"),
+            ("#认领 1024", "#认领 1024"),
+            ("2024-05-01", "2024-05-01"),
+            ("2024.05.01 18:30", "2024.05.01 18:30"),
+            ("2024/05/01-2024/05/31", "2024/05/01-2024/05/31"),
+            ("05/01/2024 05/31", "05/01/2024 05/31"),
+            ("12:30-13:45", "12:30-13:45"),
+            ("12号楼3单元502", "12号楼3单元502"),
+            ("12号楼 3单元 502室", "12号楼 3单元 502室"),
+            (
+                "罚款 2000 元，已缴 1500.50 元",
+                "罚款 2000 元，已缴 1500.50 元",
+            ),
+            ("¥1,380,000", "¥1,380,000"),
             ("", ""),
         ];
         for (input, want) in cases {
@@ -193,14 +354,14 @@ mod tests {
     }
 
     #[test]
-    fn render_is_single_pass_and_masks() {
+    fn render_is_single_pass() {
         let vars = [
             ("ticket", "#1024".to_string()),
             ("note", "请打 13812341234，不是 {ticket}".to_string()),
         ];
         assert_eq!(
             render("工单 {ticket}：{note} {unknown} {", &vars),
-            "工单 #1024：请打 138****1234，不是 {ticket} {unknown} {"
+            "工单 #1024：请打 13812341234，不是 {ticket} {unknown} {"
         );
     }
 

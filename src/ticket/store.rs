@@ -15,6 +15,7 @@
 //! | `outbox`      | sequence (u64)                              | [`OutboxEntry`]           |
 //! | `group_moves` | platform ++ 0x00 ++ group_id                | the id it lives under now |
 //! | `group_aliases`| platform ++ 0x00 ++ later id               | the group_id it stands for|
+//! | `corrections` | unix seconds (u64) ++ unique id (u64)       | [`Correction`]            |
 //!
 //! A group that changes id (a Telegram group upgraded to a supergroup) keeps
 //! the id it was first seen under: its tickets and replies stay filed there,
@@ -33,9 +34,11 @@ use sled::Tree;
 
 use super::apply::{self, Plan};
 use super::command::{Command, CommandError, Period};
+use super::correction::Correction;
 use super::error::StoreError;
 use super::model::{CategoryInfo, ComplaintInput, Event, Roles, Status, Ticket, TicketId};
 use super::record::{self, OTHER_VERSION};
+use super::reply::mask_phones;
 use crate::message::InboundMessage;
 
 /// The first ticket number issued, so numbers look like `#1024` from day one.
@@ -227,6 +230,9 @@ pub struct Stats {
     pub by_category: Vec<(String, usize)>,
     /// Tickets created in the period by their current status.
     pub by_status: Vec<(Status, usize)>,
+    /// Corrections (`#改类`, `#投诉` the classifier missed, `#非投诉`) made
+    /// in the period, by the label they gave, most first.
+    pub corrections_by_category: Vec<(String, usize)>,
     pub avg_rating: Option<f64>,
     pub avg_resolve_hours: Option<f64>,
 }
@@ -342,6 +348,8 @@ pub struct Store {
     dead_letters: Tree,
     group_moves: Tree,
     group_aliases: Tree,
+    /// What officers and residents corrected, to learn from.
+    corrections: Tree,
     /// Serialises `process`. sled transactions cannot scan ranges, and
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
@@ -385,6 +393,7 @@ impl Store {
             dead_letters: db.open_tree("dead_letters")?,
             group_moves: db.open_tree("group_moves")?,
             group_aliases: db.open_tree("group_aliases")?,
+            corrections: db.open_tree("corrections")?,
             db,
             write_lock: Arc::new(Mutex::new(())),
             failing_removals: Arc::default(),
@@ -479,7 +488,25 @@ impl Store {
         for (id, ev) in &plan.events {
             event_ops.push((keys::event(*id, ev.seq), record::encode(OTHER_VERSION, ev)?));
         }
-        let replies: Vec<Reply> = plan.replies.iter().map(|r| r.reply.clone()).collect();
+        let mut correction_ops = Vec::new();
+        for c in &plan.corrections {
+            let secs = u64::try_from(c.at.timestamp()).unwrap_or(0);
+            let mut key = secs.to_be_bytes().to_vec();
+            key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            correction_ops.push((key, record::encode(OTHER_VERSION, c)?));
+        }
+        // The one place where text leaves for a group: every outbox row and
+        // every inline webhook answer is this list, so it is masked here and
+        // only here, whatever kind of reply (an echoed command error, a
+        // ticket brief, a note) carries the number.
+        let replies: Vec<Reply> = plan
+            .replies
+            .iter()
+            .map(|r| Reply {
+                text: mask_phones(&r.reply.text),
+                ..r.reply.clone()
+            })
+            .collect();
         let processed_bytes = record::encode(
             OTHER_VERSION,
             &ProcessedRecord {
@@ -499,8 +526,9 @@ impl Store {
             &self.processed,
             &self.meta,
             &self.outbox,
+            &self.corrections,
         );
-        let result = trees.transaction(|(tk, ev, st, ca, gr, cr, pr, me, ob)| {
+        let result = trees.transaction(|(tk, ev, st, ca, gr, cr, pr, me, ob, co)| {
             if pr.get(pkey)?.is_some() {
                 return abort(TxAbort::AlreadyProcessed);
             }
@@ -529,13 +557,16 @@ impl Store {
             for (key, bytes) in &event_ops {
                 ev.insert(key.as_slice(), bytes.as_slice())?;
             }
+            for (key, bytes) in &correction_ops {
+                co.insert(key.as_slice(), bytes.as_slice())?;
+            }
             let mut next = me.get(NEXT_OUTBOX)?.and_then(|b| be_u64(&b)).unwrap_or(1);
-            for r in &plan.replies {
+            for (r, reply) in plan.replies.iter().zip(&replies) {
                 let entry = OutboxEntry {
                     id: next,
-                    platform: r.reply.platform.clone(),
-                    group_id: r.reply.group_id.clone(),
-                    text: r.reply.text.clone(),
+                    platform: reply.platform.clone(),
+                    group_id: reply.group_id.clone(),
+                    text: reply.text.clone(),
                     reply_handle: r.reply_handle.clone(),
                     ticket: r.ticket.map(TicketId::get),
                     created_at: now,
@@ -774,6 +805,16 @@ impl Store {
             .collect()
     }
 
+    /// Corrections made at or after `since` (all without it), oldest first.
+    pub fn corrections(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Correction>, StoreError> {
+        let start = since.map_or(0, |s| u64::try_from(s.timestamp()).unwrap_or(0));
+        self.corrections
+            .range(start.to_be_bytes()..)
+            .values()
+            .map(|v| record::decode_v1("corrections", &v?))
+            .collect()
+    }
+
     /// Counts for the period containing `now` (China time).
     pub fn stats(&self, period: Period, now: DateTime<Utc>) -> Result<Stats, StoreError> {
         let start = period_start(period, now);
@@ -791,6 +832,7 @@ impl Store {
             by_status: Vec::new(),
             avg_rating: None,
             avg_resolve_hours: None,
+            corrections_by_category: Vec::new(),
         };
         let mut by_cat: HashMap<String, usize> = HashMap::new();
         let mut by_status: HashMap<Status, usize> = HashMap::new();
@@ -830,6 +872,15 @@ impl Store {
             .iter()
             .filter_map(|st| by_status.get(st).map(|n| (*st, *n)))
             .collect();
+        let mut corrected: HashMap<String, usize> = HashMap::new();
+        for c in self.corrections(Some(start))? {
+            if c.at <= now {
+                *corrected.entry(c.label_name).or_default() += 1;
+            }
+        }
+        s.corrections_by_category = corrected.into_iter().collect();
+        s.corrections_by_category
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         s.avg_rating = (rating_n > 0).then(|| ratings as f64 / rating_n as f64);
         s.avg_resolve_hours = (hours_n > 0).then(|| hours / hours_n as f64);
         Ok(s)

@@ -30,6 +30,8 @@ pub enum Act {
     Note,
     /// 核查结案 by the timer: the reporter never answered the 办结 reply.
     AutoClose,
+    /// `#非投诉`: not a complaint after all; closed as 不予受理.
+    NotComplaint,
     /// The SLA timer reminds the owner (75%).
     Remind,
     /// The SLA timer marks it 超时 and raises it a level.
@@ -44,7 +46,7 @@ pub enum Act {
 }
 
 impl Act {
-    pub const ALL: [Act; 24] = [
+    pub const ALL: [Act; 25] = [
         Act::Supplement,
         Act::Confirm,
         Act::NotFixed,
@@ -63,6 +65,7 @@ impl Act {
         Act::Recategorize,
         Act::Note,
         Act::AutoClose,
+        Act::NotComplaint,
         Act::Remind,
         Act::Escalate,
         Act::Recheck,
@@ -92,6 +95,7 @@ impl Act {
             Act::Recategorize => "改类",
             Act::Note => "备注",
             Act::AutoClose => "自动结案",
+            Act::NotComplaint => "标记为非投诉",
             Act::Remind => "临期提醒",
             Act::Escalate => "超时升级",
             Act::Recheck => "安排复查",
@@ -141,6 +145,8 @@ pub const TABLE: &[(Act, &[Status], Target)] = &[
     (Act::Progress, WORKING, Target::To(InProgress)),
     (Act::Resolve, WORKING, Target::To(Resolved)),
     (Act::Reject, LIVE, Target::To(Rejected)),
+    // A false ticket ends like a rejection, whatever work had begun.
+    (Act::NotComplaint, LIVE, Target::To(Rejected)),
     // A new department must dispatch it again, so the owner is cleared.
     (Act::Transfer, LIVE, Target::To(Open)),
     (Act::Merge, LIVE, Target::To(Duplicate)),
@@ -245,6 +251,10 @@ mod tests {
             (Act::Reject, Assigned, To(Rejected)),
             (Act::Reject, InProgress, To(Rejected)),
             (Act::Reject, OnHold, To(Rejected)),
+            (Act::NotComplaint, Open, To(Rejected)),
+            (Act::NotComplaint, Assigned, To(Rejected)),
+            (Act::NotComplaint, InProgress, To(Rejected)),
+            (Act::NotComplaint, OnHold, To(Rejected)),
             (Act::Transfer, Open, To(Open)),
             (Act::Transfer, Assigned, To(Open)),
             (Act::Transfer, InProgress, To(Open)),

@@ -82,6 +82,7 @@ fn fill(store: &Store, tickets: u64, groups: u64) -> anyhow::Result<()> {
             location: Some(format!("{}号楼", i % 40 + 1)),
             tokens: vec![name.into(), format!("{}号楼", i % 40 + 1)],
             reply_template: None,
+            missed: false,
         };
         store.process(
             &msg,

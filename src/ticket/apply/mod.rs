@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use super::command::{help_for, help_text, Access, Command, CommandKind, ListScope};
+use super::correction::{Correction, CorrectionKind, NOT_A_COMPLAINT};
 use super::duplicate;
 use super::error::StoreError;
 use super::export::{ticket_brief, ticket_line};
@@ -29,6 +30,8 @@ mod sla;
 const DUPLICATE_SCAN_LIMIT: usize = 200;
 /// How many tickets `#列表` shows in a chat.
 const LIST_LIMIT: usize = 10;
+/// The reason `#非投诉` closes a ticket with.
+const NOT_A_COMPLAINT_REASON: &str = "非城管诉求";
 
 /// A reply with what the outbox needs besides the text.
 #[derive(Debug, Clone)]
@@ -51,6 +54,8 @@ pub(crate) struct Plan {
     pub replies: Vec<OutReply>,
     /// `meta` keys to set (`Some`) or remove (`None`): leave, turns.
     pub meta: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Labels people gave that the classifier missed.
+    pub corrections: Vec<Correction>,
 }
 
 pub(crate) fn plan(
@@ -200,6 +205,27 @@ impl Planner<'_> {
         self.say_here(text, Some(t.id));
     }
 
+    /// Records that a person overruled the classifier on `text`.
+    fn correct(
+        &mut self,
+        kind: CorrectionKind,
+        ticket: Option<TicketId>,
+        text: &str,
+        (label, label_name): (&str, &str),
+        from: Option<&str>,
+    ) {
+        self.plan.corrections.push(Correction {
+            at: self.now,
+            kind,
+            ticket: ticket.map(TicketId::get),
+            actor: format!("{}:{}", self.msg.platform, self.msg.sender_id),
+            text: text.to_string(),
+            label: label.to_string(),
+            label_name: label_name.to_string(),
+            from: from.map(str::to_string),
+        });
+    }
+
     fn render_ticket(&self, key: &str, t: &Ticket, extra: &[(&'static str, String)]) -> String {
         // Extra variables come first so they win over the ticket's own (`count`).
         let mut vars = extra.to_vec();
@@ -282,9 +308,15 @@ impl Planner<'_> {
             }
         }
         match best {
-            Some((_, id)) => self.join_existing(id, input, &text),
-            None => self.create(input, text),
+            Some((_, id)) => self.join_existing(id, input, &text)?,
+            None => self.create(input, text.clone())?,
         }
+        if input.missed {
+            let label = (input.category.as_str(), input.category_name.as_str());
+            let ticket = self.plan.ticket;
+            self.correct(CorrectionKind::Reported, ticket, &text, label, None);
+        }
+        Ok(())
     }
 
     fn join_existing(
@@ -434,11 +466,14 @@ impl Planner<'_> {
             Command::Report(content) => {
                 // The pipeline normally classifies `#投诉` and sends a
                 // Complaint; this is the fallback when it did not.
-                self.complaint(&ComplaintInput::unclassified(content))?
+                self.complaint(&ComplaintInput {
+                    missed: true,
+                    ..ComplaintInput::unclassified(content)
+                })?
             }
             Command::Stats(period) => self.stats(*period)?,
             // The pipeline reloads the rules and answers; nothing to store.
-            Command::Reload => {}
+            Command::Reload { .. } => {}
             Command::Away(away) => self.away(*away),
             _ => self.ticket_command(cmd)?,
         }
@@ -467,7 +502,7 @@ impl Planner<'_> {
             return Ok(());
         }
         let history = self.store.history(id)?;
-        let text = super::reply::mask_phones(&ticket_brief(&t, &history, self.now));
+        let text = ticket_brief(&t, &history, self.now);
         self.plan.ticket = Some(id);
         self.say_here(text, Some(id));
         Ok(())
@@ -565,7 +600,7 @@ impl Planner<'_> {
         if tickets.len() > LIST_LIMIT {
             text.push_str("\n……更多请用 #列表 状态 或 #列表 类别 筛选");
         }
-        self.say_here(super::reply::mask_phones(&text), None);
+        self.say_here(text, None);
         Ok(())
     }
 
@@ -761,6 +796,11 @@ impl Planner<'_> {
                     return Ok(());
                 };
                 let old_name = t.category_name.clone();
+                if info.id != t.category {
+                    let (label, from) = ((info.id.as_str(), info.name.as_str()), &t.category);
+                    let kind = CorrectionKind::Recategorized;
+                    self.correct(kind, Some(id), &t.text, label, Some(from));
+                }
                 t.category = info.id;
                 t.category_name = info.name;
                 t.department = info.department;
@@ -777,6 +817,19 @@ impl Planner<'_> {
             Command::Recheck(_, hours) => self.schedule_recheck(&mut t, *hours)?,
             Command::RecheckPass(_) => self.recheck_pass(&mut t)?,
             Command::RecheckFound(_, note) => self.recheck_found(&mut t, to, note)?,
+            Command::NotComplaint(_) => {
+                let reason = NOT_A_COMPLAINT_REASON.to_string();
+                let label = (NOT_A_COMPLAINT, "非投诉");
+                let kind = CorrectionKind::NotComplaint;
+                self.correct(kind, Some(id), &t.text, label, Some(&t.category));
+                t.status = to;
+                t.status_reason = Some(reason.clone());
+                t.closed_at = Some(now);
+                t.updated_at = now;
+                self.event(&t, EventKind::Rejected, Some(from), Some(reason.clone()))?;
+                let reply = self.render_ticket("not_complaint", &t, &[note_var(&reason)]);
+                self.say_about(&t, reply);
+            }
             Command::Note(_, text) => {
                 t.updated_at = now;
                 self.event(&t, EventKind::Noted, Some(from), Some(text.clone()))?;
@@ -981,6 +1034,7 @@ fn act_of(cmd: &Command) -> Option<Act> {
         CommandKind::Recheck => Act::Recheck,
         CommandKind::RecheckPass => Act::RecheckPass,
         CommandKind::RecheckFound => Act::RecheckFound,
+        CommandKind::NotComplaint => Act::NotComplaint,
         CommandKind::Help
         | CommandKind::Show
         | CommandKind::List
