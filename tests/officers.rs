@@ -37,6 +37,10 @@ groups = ["generic:g1"]
 officers = [{ id = "generic:li", name = "李明" }, { id = "generic:zhao", name = "赵伟" }]
 leaders = [{ id = "generic:wangzz", name = "王站长" }]
 staff_group = "generic:staff1"
+
+[[department]]
+name = "燃气公司"
+contact_group = "generic:gas"
 "#;
 
 struct Org {
@@ -585,5 +589,32 @@ async fn the_morning_digest_lists_the_day_s_figures_and_the_statistics_answer_th
     assert!(street.iter().any(|t| t.contains("收到 3 件")), "{street:?}");
     settle().await;
     assert_eq!(count(&o.platform, "staff1", &label), 1, "once a day");
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_transfer_restarts_the_clock_and_tells_the_department_s_contact_group() {
+    let o = org_app(ORG, |c| sla_hours(c, 10)).await;
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let n = ticket_of(&o.app, &body).id.get();
+    o.app.clock.advance(chrono::Duration::hours(7)).unwrap();
+    o.app
+        .say_in("staff1", "m2", "li", &format!("#转办 {n} 燃气公司"))
+        .await;
+    let gas = wait_text(&o.platform, "gas", "【转办】").await;
+    let card = gas.iter().find(|t| t.contains("【转办】")).expect("a card");
+    assert!(
+        card.contains("转至燃气公司") && !card.contains("13812345678"),
+        "{card}"
+    );
+
+    // 11 hours since the report, 4 since the transfer: not yet 75%.
+    o.app.clock.advance(chrono::Duration::hours(4)).unwrap();
+    settle().await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 0);
+    assert_eq!(count(&o.platform, "street-staff", "【超时升级】"), 0);
+    o.app.clock.advance(chrono::Duration::hours(4)).unwrap();
+    wait_text(&o.platform, "staff1", "【临期提醒】").await;
+    assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 1);
     o.app.stop().await;
 }

@@ -760,6 +760,7 @@ impl Planner<'_> {
                 )?;
                 let reply = self.render_ticket("transferred", &t, &[]);
                 self.say_about(&t, reply);
+                self.department_card(&t);
             }
             Command::Merge(_, into) => return self.merge(t, *into, to),
             Command::Hold(_, reason) => {

@@ -126,6 +126,30 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// A transfer to a department org.toml lists with a contact group: it
+    /// gets the case there, with its fresh deadline.
+    pub(super) fn department_card(&mut self, t: &Ticket) {
+        let org = self.ctx.org.clone();
+        let Some(g) = org
+            .departments
+            .iter()
+            .find(|d| d.name == t.department.trim())
+            .and_then(|d| d.contact_group.clone())
+        else {
+            return;
+        };
+        let due = t.due_at.with_timezone(&china_tz()).format("%m月%d日 %H:%M");
+        let text = format!(
+            "【转办】{} {}{} 转至{}\n内容：{}\n请于 {due} 前办结。",
+            t.id,
+            t.category_name,
+            t.location_suffix(),
+            t.department,
+            mask_phones(&t.text),
+        );
+        self.push_reply(&g.platform, &g.group, &text, Some(t.id));
+    }
+
     /// `#请假` / `#销假`: recorded by sender, answered where typed.
     pub(super) fn away(&mut self, away: bool) {
         let key = keys::away(&format!("{}:{}", self.msg.platform, self.msg.sender_id));
