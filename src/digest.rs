@@ -190,24 +190,25 @@ pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
 }
 
 /// Send today's digests if their time has come: yesterday's figures every
-/// day, last month's on the 1st. Returns how many were sent now.
+/// day, last month's on the 1st. Returns how many were sent now, or `None`
+/// when today's time has not come yet (or digests are off).
 pub async fn send_due(
     service: &Service,
     now: DateTime<Utc>,
-) -> Result<usize, crate::service::ServiceError> {
+) -> Result<Option<usize>, crate::service::ServiceError> {
     let cfg = &service.config().digest;
     let Some(at) = crate::sla::parse_hhmm(&cfg.morning_at).filter(|_| cfg.enabled) else {
-        return Ok(0);
+        return Ok(None);
     };
     let local = now.with_timezone(&china_tz());
     let today = local.date_naive();
     let minutes = local.hour_minute();
     if minutes < at {
-        return Ok(0);
+        return Ok(None);
     }
     let org = service.org();
     if org.units.iter().all(|u| u.staff_group.is_none()) {
-        return Ok(0);
+        return Ok(Some(0));
     }
     let store = service.store().clone();
     let tickets = tokio::task::spawn_blocking(move || store.all_tickets()).await??;
@@ -249,7 +250,7 @@ pub async fn send_due(
             }
         }
     }
-    Ok(sent)
+    Ok(Some(sent))
 }
 
 trait HourMinute {
@@ -266,12 +267,24 @@ impl<T: chrono::Timelike> HourMinute for T {
 pub async fn run(service: Arc<Service>) {
     let mut shutdown = service.shutdown_signal();
     let mut jumps = service.clock().jumps();
+    // The day whose digests are out: no need to read every ticket again
+    // each minute (after a restart the ids make the first try a no-op).
+    let mut done_for: Option<NaiveDate> = None;
     loop {
         jumps.mark_unchanged();
-        match send_due(&service, service.clock().now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(digests = n, "digests sent"),
-            Err(e) => tracing::warn!(error = %e, "digest run failed; will retry"),
+        let now = service.clock().now();
+        let today = now.with_timezone(&china_tz()).date_naive();
+        if done_for != Some(today) {
+            match send_due(&service, now).await {
+                Ok(None) => {}
+                Ok(Some(n)) => {
+                    done_for = Some(today);
+                    if n > 0 {
+                        tracing::info!(digests = n, "digests sent");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "digest run failed; will retry"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
