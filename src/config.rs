@@ -122,6 +122,11 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub data_dir: PathBuf,
+    /// Refuse new messages (503) while the data directory's disk has less
+    /// free space than this, so sled always has room for its log; 0: no check.
+    pub min_free_mb: u64,
+    /// How long a free-space reading is trusted before it is taken again.
+    pub free_space_check_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -271,6 +276,8 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             data_dir: PathBuf::from("data"),
+            min_free_mb: 64,
+            free_space_check_ms: 1000,
         }
     }
 }

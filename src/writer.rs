@@ -7,16 +7,24 @@
 //! thread hand-offs per request: under load one fsync acknowledges many
 //! messages; idle, a lone message is flushed at once. No caller is answered
 //! before its data is on disk.
+//!
+//! It is also where storage trouble shows and heals: while the disk is low or
+//! writes fail ([`StorageHealth`]) every job is refused as
+//! [`StoreError::Unavailable`]; after a failed write it reopens the database
+//! (see [`crate::store_slot`]) as soon as there is room again.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
+use crate::disk::{StorageHealth, Unhealthy};
 use crate::message::InboundMessage;
-use crate::ticket::{Action, Context, Processed, Store, StoreError};
+use crate::store_slot::StoreSlot;
+use crate::ticket::{Action, Context, Processed, StoreError};
 
 /// Most messages acknowledged by one flush.
 const MAX_BATCH: usize = 256;
@@ -42,11 +50,11 @@ pub struct Writer {
 pub struct WriterStopped;
 
 impl Writer {
-    pub fn start(store: Store, clock: Clock) -> Writer {
+    pub fn start(store: Arc<StoreSlot>, health: Arc<StorageHealth>, clock: Clock) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("gongdan-writer".into())
-            .spawn(move || run(store, clock, rx))
+            .spawn(move || run(&store, &health, &clock, rx))
             .ok();
         Writer {
             jobs: Some(tx),
@@ -89,27 +97,77 @@ impl Writer {
     }
 }
 
-fn run(store: Store, clock: Clock, jobs: mpsc::Receiver<Job>) {
+fn run(slot: &StoreSlot, health: &StorageHealth, clock: &Clock, jobs: mpsc::Receiver<Job>) {
     let mut batch: Vec<(Reply, Result<Processed, StoreError>)> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = jobs.recv() {
+    loop {
+        // Healthy, the writer sleeps until work comes; failing, it also wakes
+        // to try the reopen, so `/healthz` recovers without traffic.
+        let first = if health.writes_failing().is_some() {
+            match jobs.recv_timeout(health.check_every()) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
+        };
+        if health.writes_failing().is_some() {
+            try_reopen(slot, health);
+        }
+        let Some(first) = first else { continue };
+        let refusal = health.status().err();
+        let store = slot.current();
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            let now = job.at.unwrap_or_else(|| clock.now());
-            let result = store.process(&job.msg, job.action, &job.context, now);
+            let result = match &refusal {
+                Some(why) => Err(StoreError::Unavailable(why.clone())),
+                None => {
+                    let now = job.at.unwrap_or_else(|| clock.now());
+                    store.process(&job.msg, job.action, &job.context, now)
+                }
+            };
+            if let Err(StoreError::Sled(sled::Error::Io(e))) = &result {
+                health.mark_failing(e);
+            }
             batch.push((job.reply, result));
             if batch.len() < MAX_BATCH {
                 next = jobs.try_recv().ok();
             }
         }
         // One fsync for the whole batch; nobody hears back before it.
-        let flushed = store.flush();
+        let flushed = match refusal {
+            Some(_) => Ok(0),
+            None => store.flush(),
+        };
+        drop(store);
+        if let Err(e) = &flushed {
+            health.mark_failing(e);
+        }
+        let failing = health.writes_failing().map(Unhealthy::WritesFailing);
         for (reply, result) in batch.drain(..) {
-            let result = match (&flushed, result) {
-                (Err(e), Ok(_)) => Err(StoreError::FlushFailed(e.to_string())),
+            let result = match (&failing, result) {
+                // Nothing of this batch is known to be on disk.
+                (Some(why), Ok(_) | Err(StoreError::Sled(_))) => {
+                    Err(StoreError::Unavailable(why.clone()))
+                }
                 (_, r) => r,
             };
             let _ = reply.send(result);
         }
+    }
+}
+
+/// Reopen the database if the disk has room for it; clears the failure on success.
+fn try_reopen(slot: &StoreSlot, health: &StorageHealth) {
+    if !health.has_room_to_reopen_at(Instant::now()) {
+        return;
+    }
+    match slot.reopen().and_then(|()| slot.current().flush()) {
+        Ok(_) => health.mark_recovered(),
+        Err(e) => tracing::warn!(error = %e, "reopening the database failed; retrying"),
     }
 }
 

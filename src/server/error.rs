@@ -31,6 +31,12 @@ impl ApiError {
         )
     }
 
+    /// Storage cannot take work now: 503 with the reason, so the platform retries later.
+    pub fn unavailable(why: &crate::disk::Unhealthy) -> Self {
+        tracing::warn!(reason = %why, "message refused: storage unavailable");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why.code(), why.to_string())
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -70,8 +70,13 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+/// `ok`, or 503 with the reason while storage refuses work (low disk, failing writes).
+async fn healthz(State(state): State<AppState>) -> axum::response::Response {
+    match state.service.storage_health().status() {
+        Ok(()) => "ok".into_response(),
+        Err(why) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why.code(), why.to_string())
+            .into_response(),
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -77,7 +77,14 @@ pub async fn webhook(
         Parsed::Messages(messages) => {
             let mut answers = Vec::with_capacity(messages.len());
             for msg in messages {
-                answers.push(service.handle(msg).await.map_err(ApiError::internal)?);
+                let answer = service
+                    .handle(msg)
+                    .await
+                    .map_err(|e| match e.unavailable() {
+                        Some(why) => ApiError::unavailable(why),
+                        None => ApiError::internal(e),
+                    })?;
+                answers.push(answer);
             }
             adapter.answer(&answers)
         }

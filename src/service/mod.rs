@@ -14,6 +14,7 @@ use tokio::sync::{watch, Notify};
 use crate::classify::classify;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::disk::{StorageHealth, Unhealthy};
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
 use crate::org::{Org, OrgErrors};
@@ -21,6 +22,7 @@ use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
 use crate::sla::Policy;
+use crate::store_slot::StoreSlot;
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
     Status, Store, StoreError,
@@ -63,6 +65,16 @@ fn describe_removed(removed: &[RemovedCategory]) -> String {
         .join(", ")
 }
 
+impl ServiceError {
+    /// Why storage refused the work, when that is what went wrong (a 503, not a 500).
+    pub fn unavailable(&self) -> Option<&Unhealthy> {
+        match self {
+            ServiceError::Store(StoreError::Unavailable(why)) => Some(why),
+            _ => None,
+        }
+    }
+}
+
 /// The sender id of the service's own timer in events (`generic:gongdan`).
 pub const AUTO_CLOSE_ACTOR: &str = "gongdan";
 
@@ -73,7 +85,9 @@ pub struct Service {
     /// `org.toml` as last loaded without errors; swapped whole on reload.
     org: RwLock<Arc<Org>>,
     sla: Arc<Policy>,
-    store: Store,
+    /// The database in use; the writer reopens it after failed writes.
+    store: Arc<StoreSlot>,
+    storage_health: Arc<StorageHealth>,
     /// The one thread that writes messages to `store` (group commit).
     writer: Writer,
     metrics: Metrics,
@@ -107,7 +121,8 @@ impl Service {
         let rules = load_rules(&config.rules.dir)?;
         let org = load_org(&config)?;
         let sla = Arc::new(Policy::from_config(&config.sla)?);
-        let store = Store::open(&config.storage.data_dir)?;
+        let store = Arc::new(StoreSlot::open(&config.storage.data_dir)?);
+        let storage_health = Arc::new(StorageHealth::new(&config.storage));
         let context = build_context(&config, &rules, &org, &sla);
         let adapters = Adapter::from_config(&config);
         let (shutdown, _) = watch::channel(false);
@@ -116,9 +131,10 @@ impl Service {
             context: RwLock::new(Arc::new(context)),
             org: RwLock::new(org),
             sla,
-            writer: Writer::start(store.clone(), clock.clone()),
+            writer: Writer::start(store.clone(), storage_health.clone(), clock.clone()),
             clock,
             store,
+            storage_health,
             metrics: Metrics::default(),
             adapters,
             outbox_wake: Notify::new(),
@@ -133,8 +149,14 @@ impl Service {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The database in use, for one use: do not keep it (see [`StoreSlot`]).
+    pub fn store(&self) -> Store {
+        self.store.current()
+    }
+
+    /// Low disk or failing writes, for `/healthz`.
+    pub fn storage_health(&self) -> &StorageHealth {
+        &self.storage_health
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -262,7 +284,7 @@ impl Service {
         from: &str,
         to: &str,
     ) -> Result<(), ServiceError> {
-        let store = self.store.clone();
+        let store = self.store();
         let (p, f, t) = (platform.to_string(), from.to_string(), to.to_string());
         let recorded = tokio::task::spawn_blocking(move || {
             let recorded = store.record_group_move(&p, &f, &t)?;
@@ -293,7 +315,7 @@ impl Service {
     ) -> Result<(), SendError> {
         let platform = adapter.name();
         let mut target = self
-            .store
+            .store()
             .group_send_id(platform, out.group_id)
             .map_err(|e| SendError::Retry {
                 reason: format!("cannot read group moves: {e}"),
@@ -340,7 +362,7 @@ impl Service {
             return Ok(Vec::new());
         }
         let cutoff = now - chrono::Duration::hours(i64::from(hours));
-        let store = self.store.clone();
+        let store = self.store();
         let resolved = tokio::task::spawn_blocking(move || {
             store.list(&ListFilter {
                 status: Some(Status::Resolved),
@@ -526,7 +548,7 @@ impl Service {
     pub async fn reload_rules(&self, allow_removed: bool) -> Result<ReloadSummary, ServiceError> {
         let _guard = self.reload_lock.lock().await;
         let dir = self.config.rules.dir.clone();
-        let (old, store) = (self.rules(), self.store.clone());
+        let (old, store) = (self.rules(), self.store());
         let loaded = tokio::task::spawn_blocking(move || {
             let rules = load_rules(&dir)?;
             let removed = removed_categories(&old, &rules, &store)?;

@@ -18,7 +18,7 @@ impl Service {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Answer>, ServiceError> {
-        let store = self.store.clone();
+        let store = self.store();
         let active = tokio::task::spawn_blocking(move || {
             let mut all = Vec::new();
             for status in [Status::Open, Status::Assigned, Status::InProgress] {
@@ -73,7 +73,7 @@ impl Service {
                     self.outbox_wake.notify_one();
                 }
                 done.push(answer_of(processed));
-                match self.store.get(t.id)? {
+                match self.store().get(t.id)? {
                     Some(next) => t = next,
                     None => break,
                 }
@@ -120,7 +120,7 @@ impl Service {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Answer>, ServiceError> {
-        let store = self.store.clone();
+        let store = self.store();
         let due = tokio::task::spawn_blocking(move || {
             let mut all = Vec::new();
             for status in [Status::Resolved, Status::Closed] {

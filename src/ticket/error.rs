@@ -19,6 +19,9 @@ pub enum StoreError {
     FlushFailed(String),
     #[error("ticket counter exhausted")]
     CounterExhausted,
+    /// Storage refuses new work for now (low disk, failing writes); retry later.
+    #[error(transparent)]
+    Unavailable(#[from] crate::disk::Unhealthy),
 }
 
 impl StoreError {

@@ -1116,6 +1116,25 @@ impl Store {
         self.failing_removals.store(n, Ordering::Relaxed);
     }
 
+    /// The next ticket and outbox numbers as this handle sees them, also
+    /// those handed out in memory and never flushed.
+    pub fn counters(&self) -> Result<(u64, u64), StoreError> {
+        Ok((self.next_ticket_id()?.get(), self.outbox_next_id()?))
+    }
+
+    /// Never hand out numbers below these: after a reopen, a number the failed
+    /// database gave out in memory may already be in a sent reply, or seen
+    /// by the delivery worker.
+    pub fn raise_counters(&self, (ticket, outbox): (u64, u64)) -> Result<(), StoreError> {
+        for (key, at_least) in [(NEXT_TICKET, ticket), (NEXT_OUTBOX, outbox)] {
+            self.meta.fetch_and_update(key, |old| {
+                let now = old.and_then(be_u64).unwrap_or(0);
+                Some(now.max(at_least).to_be_bytes().to_vec())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Raw access to a tree, for tests that write old-format records.
     #[doc(hidden)]
     pub fn raw_tree(&self, name: &str) -> Result<Tree, StoreError> {
