@@ -4,11 +4,14 @@
 
 pub mod auto_close;
 pub mod classify;
+pub mod clock;
 pub mod config;
+pub mod digest;
 pub mod disk;
 pub mod eval;
 pub mod message;
 pub mod metrics;
+pub mod org;
 pub mod outbox;
 pub mod platform;
 pub mod priority;
@@ -16,6 +19,7 @@ pub mod reply_limit;
 pub mod rules;
 pub mod server;
 pub mod service;
+pub mod sla;
 pub mod store_slot;
 pub mod ticket;
 pub mod watch;

@@ -24,8 +24,8 @@ pub use command::{help_text, Command, CommandError, ListScope, Period};
 pub use correction::{Correction, CorrectionKind};
 pub use error::StoreError;
 pub use model::{
-    CategoryInfo, ComplaintInput, Event, EventKind, Person, Priority, Role, Roles, Status, Ticket,
-    TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
+    CategoryInfo, ComplaintInput, Event, EventKind, FollowUp, Person, Priority, Revisit, Role,
+    Roles, SlaState, Status, Ticket, TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
 };
 pub use reply::mask_phones;
 pub use store::{

@@ -12,19 +12,24 @@ use std::time::Instant;
 use tokio::sync::{watch, Notify};
 
 use crate::classify::classify;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::disk::{StorageHealth, Unhealthy};
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
+use crate::org::{Org, OrgErrors};
 use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
+use crate::sla::Policy;
 use crate::store_slot::StoreSlot;
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
     Status, Store, StoreError,
 };
 use crate::writer::Writer;
+
+mod timers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -36,6 +41,10 @@ pub enum ServiceError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     WriterStopped(#[from] crate::writer::WriterStopped),
+    #[error("organisation file does not load:\n{0}")]
+    Org(OrgErrors),
+    #[error("holiday calendar: {0}")]
+    Calendar(#[from] crate::sla::CalendarError),
     #[error("rules not reloaded: {} would remove categories that still have open tickets (reload with allow_removed to accept)", describe_removed(.0))]
     RemovedCategories(Vec<RemovedCategory>),
 }
@@ -73,12 +82,17 @@ pub struct Service {
     config: Config,
     rules: RwLock<Arc<RuleSet>>,
     context: RwLock<Arc<Context>>,
+    /// `org.toml` as last loaded without errors; swapped whole on reload.
+    org: RwLock<Arc<Org>>,
+    sla: Arc<Policy>,
     /// The database in use; the writer reopens it after failed writes.
     store: Arc<StoreSlot>,
     storage_health: Arc<StorageHealth>,
     /// The one thread that writes messages to `store` (group commit).
     writer: Writer,
     metrics: Metrics,
+    /// Ticket time; see `crate::clock`.
+    clock: Clock,
     adapters: HashMap<&'static str, Adapter>,
     /// Wakes the outbox worker when replies are queued.
     outbox_wake: Notify,
@@ -99,16 +113,26 @@ pub struct ReloadSummary {
 impl Service {
     /// Load the rules and open the store; fails if either cannot be had.
     pub fn open(config: Config) -> Result<Service, ServiceError> {
+        Service::open_with_clock(config, Clock::system())
+    }
+
+    /// [`Service::open`] on another clock (`gongdan chat` and tests jump it).
+    pub fn open_with_clock(config: Config, clock: Clock) -> Result<Service, ServiceError> {
         let rules = load_rules(&config.rules.dir)?;
+        let org = load_org(&config)?;
+        let sla = Arc::new(Policy::from_config(&config.sla)?);
         let store = Arc::new(StoreSlot::open(&config.storage.data_dir)?);
         let storage_health = Arc::new(StorageHealth::new(&config.storage));
-        let context = build_context(&config, &rules);
+        let context = build_context(&config, &rules, &org, &sla);
         let adapters = Adapter::from_config(&config);
         let (shutdown, _) = watch::channel(false);
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
             context: RwLock::new(Arc::new(context)),
-            writer: Writer::start(store.clone(), storage_health.clone()),
+            org: RwLock::new(org),
+            sla,
+            writer: Writer::start(store.clone(), storage_health.clone(), clock.clone()),
+            clock,
             store,
             storage_health,
             metrics: Metrics::default(),
@@ -137,6 +161,10 @@ impl Service {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn adapter(&self, platform: &str) -> Option<&Adapter> {
@@ -221,14 +249,7 @@ impl Service {
         if !processed.duplicate_delivery && !processed.replies.is_empty() {
             self.outbox_wake.notify_one();
         }
-        Ok(Answer {
-            ticket: processed.ticket.map(|t| t.get()),
-            replies: processed
-                .replies
-                .into_iter()
-                .map(|r| (r.group_id, r.text))
-                .collect(),
-        })
+        Ok(answer_of(processed))
     }
 
     /// A help or error reply the sender was just given becomes silence.
@@ -325,7 +346,8 @@ impl Service {
     }
 
     /// Close every ticket that has waited in `resolved` longer than
-    /// `[tickets] auto_close_hours` as of `now`; returns how many closed.
+    /// `[tickets] auto_close_hours` as of `now`; returns each closing's answer
+    /// (its replies are queued in the outbox too).
     ///
     /// Each closing goes through the writer like a chat message, under a
     /// message id made of the ticket and its resolution time: a run that
@@ -334,10 +356,10 @@ impl Service {
     pub async fn close_stale_tickets(
         &self,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<Vec<Answer>, ServiceError> {
         let hours = self.config.tickets.auto_close_hours;
         if hours == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let cutoff = now - chrono::Duration::hours(i64::from(hours));
         let store = self.store();
@@ -348,7 +370,7 @@ impl Service {
             })
         })
         .await??;
-        let mut closed = 0;
+        let mut closed = Vec::new();
         for t in resolved {
             let Some(resolved_at) = t.resolved_at.filter(|at| *at <= cutoff) else {
                 continue;
@@ -372,11 +394,11 @@ impl Service {
             if processed.duplicate_delivery || processed.ticket.is_none() {
                 continue;
             }
-            closed += 1;
             self.metrics.ticket_auto_closed();
             if !processed.replies.is_empty() {
                 self.outbox_wake.notify_one();
             }
+            closed.push(answer_of(processed));
         }
         Ok(closed)
     }
@@ -462,7 +484,60 @@ impl Service {
                 "规则重新加载失败，仍使用原规则。详情见服务日志。".to_string()
             }
         };
-        Action::Notice(text)
+        let org = match self.org_path() {
+            None => String::new(),
+            Some(_) => match self.reload_org().await {
+                Ok(units) => format!("\n组织架构已重新加载：{units} 个单位。"),
+                Err(ServiceError::Org(errors)) => {
+                    let lines: Vec<String> =
+                        errors.0.iter().take(10).map(|e| e.to_string()).collect();
+                    format!(
+                        "\n组织架构有误，未加载，仍使用原架构：\n{}",
+                        lines.join("\n")
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "org reload failed");
+                    "\n组织架构重新加载失败，仍使用原架构。".to_string()
+                }
+            },
+        };
+        Action::Notice(format!("{text}{org}"))
+    }
+
+    /// The organisation in force.
+    pub fn org(&self) -> Arc<Org> {
+        self.org.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The file `org.toml` is read from, if any.
+    pub fn org_path(&self) -> Option<&Path> {
+        self.config.org.path.as_deref()
+    }
+
+    /// Read `org.toml` again; swap it in if it is valid, keep the old one
+    /// (and log every `file:line`) if not. Returns how many units it has.
+    pub async fn reload_org(&self) -> Result<usize, ServiceError> {
+        let _guard = self.reload_lock.lock().await;
+        let config = self.config.clone();
+        match tokio::task::spawn_blocking(move || load_org(&config)).await? {
+            Ok(org) => {
+                let units = org.units.len();
+                let context = build_context(&self.config, &self.rules(), &org, &self.sla);
+                *self.org.write().unwrap_or_else(|p| p.into_inner()) = org;
+                *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
+                tracing::info!(units, "organisation reloaded");
+                Ok(units)
+            }
+            Err(e) => {
+                if let ServiceError::Org(errors) = &e {
+                    for err in &errors.0 {
+                        tracing::error!(error = %err, "org file error; the previous organisation stays in force");
+                    }
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Load the rules directory again; swap it in if it is valid, keep the old one if not.
@@ -506,7 +581,7 @@ impl Service {
                         .map(|c| c.examples.len() + c.counter_examples.len())
                         .sum(),
                 };
-                let context = build_context(&self.config, &rules);
+                let context = build_context(&self.config, &rules, &self.org(), &self.sla);
                 *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
                 *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
                 self.metrics.rule_reload(true);
@@ -523,6 +598,17 @@ impl Service {
                 Err(e)
             }
         }
+    }
+}
+
+fn answer_of(processed: Processed) -> Answer {
+    Answer {
+        ticket: processed.ticket.map(|t| t.get()),
+        replies: processed
+            .replies
+            .into_iter()
+            .map(|r| (r.group_id, r.text))
+            .collect(),
     }
 }
 
@@ -562,10 +648,28 @@ fn load_rules(dir: &Path) -> Result<RuleSet, ServiceError> {
     })
 }
 
-fn build_context(config: &Config, rules: &RuleSet) -> Context {
+fn load_org(config: &Config) -> Result<Arc<Org>, ServiceError> {
+    match &config.org.path {
+        Some(path) => crate::org::load(path)
+            .map(Arc::new)
+            .map_err(ServiceError::Org),
+        None => Ok(Arc::new(Org::default())),
+    }
+}
+
+fn build_context(config: &Config, rules: &RuleSet, org: &Arc<Org>, sla: &Arc<Policy>) -> Context {
     Context {
+        org: org.clone(),
+        sla: sla.clone(),
         roles: Roles {
-            officers: config.roles.officers.iter().cloned().collect(),
+            // A person listed in org.toml is an officer of their level.
+            officers: config
+                .roles
+                .officers
+                .iter()
+                .cloned()
+                .chain(org.member_keys())
+                .collect(),
             admins: config.roles.admins.iter().cloned().collect(),
         },
         categories: rules
