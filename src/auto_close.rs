@@ -15,17 +15,24 @@ use crate::service::Service;
 const CHECK_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Check once at start (catching up after downtime), then every
-/// [`CHECK_EVERY`], until the service shuts down.
+/// [`CHECK_EVERY`] and whenever the service clock jumps, until the service
+/// shuts down.
 pub async fn run(service: Arc<Service>) {
     let mut shutdown = service.shutdown_signal();
+    let mut jumps = service.clock().jumps();
     loop {
-        match service.close_stale_tickets(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(closed = n, "closed resolved tickets nobody confirmed"),
+        jumps.mark_unchanged();
+        match service.close_stale_tickets(service.clock().now()).await {
+            Ok(closed) if closed.is_empty() => {}
+            Ok(closed) => tracing::info!(
+                closed = closed.len(),
+                "closed resolved tickets nobody confirmed"
+            ),
             Err(e) => tracing::warn!(error = %e, "auto-close check failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(CHECK_EVERY) => {}
+            Ok(()) = jumps.changed() => {}
             _ = shutdown.changed() => return,
         }
     }

@@ -22,6 +22,81 @@ pub struct Config {
     pub replies: BTreeMap<String, String>,
     pub outbox: OutboxConfig,
     pub platforms: PlatformsConfig,
+    pub org: OrgConfig,
+    pub sla: SlaConfig,
+    pub digest: DigestConfig,
+}
+
+/// Figures each staff group gets: yesterday's every morning, last month's on the 1st.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    pub enabled: bool,
+    /// China time, `HH:MM`.
+    pub morning_at: String,
+    /// Also last month's figures on the 1st.
+    pub monthly: bool,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            enabled: true,
+            morning_at: "08:00".into(),
+            monthly: true,
+        }
+    }
+}
+
+/// `org.toml`: the 市→区→街道→社区 tree, its officers, leaders and staff groups.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrgConfig {
+    /// Unset: `org.toml` beside the config file (none without a config file).
+    /// A missing file means no organisation: `[roles]` alone, as before.
+    pub path: Option<PathBuf>,
+}
+
+/// SLA clocks: how a category's `sla_hours` counts and when the timer acts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// `calendar` (every hour counts) or `working` (only working hours on working days).
+    pub mode: SlaMode,
+    /// Working hours, China time, `HH:MM`.
+    pub work_start: String,
+    pub work_end: String,
+    /// Holidays and 调休 working days (see `holidays/cn.toml`); relative
+    /// paths are read from the working directory. Unset: weekends only.
+    pub holidays: Option<PathBuf>,
+    /// Per-priority `sla_hours` that replace the category's (`urgent = 4`).
+    pub priority_hours: BTreeMap<String, u32>,
+    /// The owner is reminded at this share of the time (percent).
+    pub remind_percent: u32,
+    /// How often the timer looks, besides when the clock jumps.
+    pub check_every_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlaMode {
+    #[default]
+    Calendar,
+    Working,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        SlaConfig {
+            mode: SlaMode::Calendar,
+            work_start: "09:00".into(),
+            work_end: "18:00".into(),
+            holidays: None,
+            priority_hours: BTreeMap::new(),
+            remind_percent: 75,
+            check_every_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -546,7 +621,7 @@ impl Config {
                 message,
             })?;
         }
-        let config: Config =
+        let mut config: Config =
             toml::Value::Table(table)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Parse {
@@ -554,6 +629,9 @@ impl Config {
                     line: 0,
                     message: e.message().trim().to_string(),
                 })?;
+        if config.org.path.is_none() {
+            config.org.path = file.map(|f| f.with_file_name("org.toml"));
+        }
         config.validate()?;
         Ok(config)
     }
@@ -589,6 +667,29 @@ impl Config {
             if !id.contains(':') {
                 return Err(ConfigError::Invalid(format!(
                     "roles: {id:?} must be \"platform:user_id\", e.g. \"onebot:10001\""
+                )));
+            }
+        }
+        if !(1..=100).contains(&self.sla.remind_percent) {
+            return Err(ConfigError::Invalid(
+                "sla.remind_percent must be between 1 and 100".into(),
+            ));
+        }
+        for (key, value) in [
+            ("sla.work_start", &self.sla.work_start),
+            ("sla.work_end", &self.sla.work_end),
+            ("digest.morning_at", &self.digest.morning_at),
+        ] {
+            if crate::sla::parse_hhmm(value).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} must be HH:MM, e.g. \"09:00\" (got {value:?})"
+                )));
+            }
+        }
+        for key in self.sla.priority_hours.keys() {
+            if crate::priority::Priority::parse(key).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "sla.priority_hours: {key:?} is not a priority (low, normal, high, urgent)"
                 )));
             }
         }

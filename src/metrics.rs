@@ -29,6 +29,8 @@ pub struct Metrics {
     deliveries_failed: AtomicU64,
     dead_letters: AtomicU64,
     tickets_auto_closed: AtomicU64,
+    /// (step, level) → SLA steps taken: `remind`/`escalate` at `community`…`city`.
+    sla_steps: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -80,6 +82,11 @@ impl Metrics {
 
     pub fn ticket_auto_closed(&self) {
         self.tickets_auto_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An SLA reminder (`remind`) or escalation (`escalate`) at a level.
+    pub fn sla_step(&self, step: &'static str, level: &'static str) {
+        bump(&self.sla_steps, (step, level));
     }
 
     pub fn dead_letter(&self) {
@@ -216,6 +223,22 @@ impl Metrics {
             .iter()
         {
             writeln!(out, "gongdan_rule_reloads_total{{result=\"{result}\"}} {n}")?;
+        }
+        writeln!(
+            out,
+            "# HELP gongdan_sla_steps_total SLA reminders and escalations, by step and the level told."
+        )?;
+        writeln!(out, "# TYPE gongdan_sla_steps_total counter")?;
+        for ((step, level), n) in self
+            .sla_steps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            writeln!(
+                out,
+                "gongdan_sla_steps_total{{step=\"{step}\",level=\"{level}\"}} {n}"
+            )?;
         }
         Ok(())
     }

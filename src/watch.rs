@@ -1,4 +1,4 @@
-//! Watches the rules directory and reloads it when a file changes.
+//! Watches the rules directory and `org.toml`, and reloads whichever changed.
 //!
 //! It polls a cheap fingerprint (names, sizes and modification times) instead
 //! of subscribing to file-system events: editors save by rename, rules may sit
@@ -37,6 +37,14 @@ pub fn fingerprint(dir: &Path) -> Fingerprint {
 pub async fn run(service: Arc<Service>, interval: Duration) {
     let dir = service.rules_dir().to_path_buf();
     let mut last = fingerprint(&dir);
+    let org_path = service.org_path().map(Path::to_path_buf);
+    let org_print = |p: &Option<PathBuf>| {
+        p.as_ref().and_then(|p| {
+            let meta = std::fs::metadata(p).ok()?;
+            Some((meta.len(), meta.modified().ok()))
+        })
+    };
+    let mut last_org = org_print(&org_path);
     let mut shutdown = service.shutdown_signal();
     loop {
         tokio::select! {
@@ -57,6 +65,13 @@ pub async fn run(service: Arc<Service>, interval: Duration) {
             // A removed category with open tickets is never accepted here:
             // only an admin's explicit `#重载规则 强制` or API call forces it.
             let _ = service.reload_rules(false).await;
+        }
+        let org_now = org_print(&org_path);
+        if org_now != last_org {
+            last_org = org_now;
+            tracing::info!("org file changed, reloading");
+            // Errors are logged with file:line inside; the old organisation stays.
+            let _ = service.reload_org().await;
         }
     }
 }

@@ -20,6 +20,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use crate::clock::Clock;
 use crate::disk::{StorageHealth, Unhealthy};
 use crate::message::InboundMessage;
 use crate::store_slot::StoreSlot;
@@ -34,7 +35,7 @@ struct Job {
     msg: InboundMessage,
     action: Action,
     context: std::sync::Arc<Context>,
-    /// The clock to apply it at; `None`: the moment it is applied.
+    /// The time to apply it at; `None`: the service clock's when it is applied.
     at: Option<DateTime<Utc>>,
     reply: Reply,
 }
@@ -49,11 +50,11 @@ pub struct Writer {
 pub struct WriterStopped;
 
 impl Writer {
-    pub fn start(store: Arc<StoreSlot>, health: Arc<StorageHealth>) -> Writer {
+    pub fn start(store: Arc<StoreSlot>, health: Arc<StorageHealth>, clock: Clock) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("gongdan-writer".into())
-            .spawn(move || run(&store, &health, rx))
+            .spawn(move || run(&store, &health, &clock, rx))
             .ok();
         Writer {
             jobs: Some(tx),
@@ -96,7 +97,7 @@ impl Writer {
     }
 }
 
-fn run(slot: &StoreSlot, health: &StorageHealth, jobs: mpsc::Receiver<Job>) {
+fn run(slot: &StoreSlot, health: &StorageHealth, clock: &Clock, jobs: mpsc::Receiver<Job>) {
     let mut batch: Vec<(Reply, Result<Processed, StoreError>)> = Vec::with_capacity(MAX_BATCH);
     loop {
         // Healthy, the writer sleeps until work comes; failing, it also wakes
@@ -124,7 +125,7 @@ fn run(slot: &StoreSlot, health: &StorageHealth, jobs: mpsc::Receiver<Job>) {
             let result = match &refusal {
                 Some(why) => Err(StoreError::Unavailable(why.clone())),
                 None => {
-                    let now = job.at.unwrap_or_else(Utc::now);
+                    let now = job.at.unwrap_or_else(|| clock.now());
                     store.process(&job.msg, job.action, &job.context, now)
                 }
             };

@@ -342,3 +342,45 @@ async fn an_edited_answer_is_picked_up_by_the_watcher() {
     assert!(seen.contains("周六上午"), "{seen}\n{m}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_org_toml_an_answer_names_the_groups_own_community_and_street() {
+    let root = tempfile::tempdir().unwrap();
+    let org = root.path().join("org.toml");
+    std::fs::write(
+        &org,
+        r#"[city]
+name = "示例市"
+
+[[district]]
+name = "东城区"
+
+[[street]]
+name = "和平街道"
+district = "东城区"
+
+[[community]]
+name = "阳光社区"
+street = "和平街道"
+groups = ["generic:g1"]
+"#,
+    )
+    .unwrap();
+    let mut config = test_config(root.path());
+    config.org.path = Some(org);
+    let app = spawn_app(config).await;
+
+    let (_, body) = app.say("o1", "zhang", "请问城管工作站在哪").await;
+    let text = reply_text(&body);
+    assert!(text.contains("阳光社区城管工作站"), "{text}");
+    // org.toml has no phone numbers: the phone placeholder keeps its phrase.
+    assert!(text.contains("社区公示栏上的城管工作站电话"), "{text}");
+    // Another group, outside the organisation, gets the neutral names.
+    let (_, body) = app.say_in("g2", "o2", "zhang", "请问城管工作站在哪").await;
+    assert!(reply_text(&body).contains("本社区城管工作站"), "{body}");
+    let (_, body) = app
+        .say("o3", "zhang", "和物业有纠纷一般找哪个部门调解？")
+        .await;
+    assert!(reply_text(&body).contains("和平街道办事处"), "{body}");
+    app.stop().await;
+}

@@ -220,6 +220,62 @@ fn tickets_without_a_data_directory_says_how_to_get_one() {
 }
 
 #[test]
+fn chat_time_jump_auto_closes_a_resolved_ticket_nobody_confirmed() {
+    let lines = [
+        "5号楼楼道里堆满了纸箱，没人管",
+        "/as wang",
+        "#认领 1001",
+        "#办结 1001 已清理",
+        "/time +6d",
+        "/time -1d",
+        "/time soon",
+        "/time +1d",
+        "/time",
+    ];
+    let mut child = gongdan()
+        .arg("chat")
+        .env("GONGDAN__ROLES__OFFICERS", r#"["generic:wang"]"#)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = lines.join("\n");
+    input.push('\n');
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    // What follows each prompt answers the line typed at it.
+    let answers: Vec<&str> = text.split("] > ").skip(1).collect();
+    assert_eq!(answers.len(), lines.len() + 1, "{text}");
+    let answer_to = |line: &str| answers[lines.iter().position(|l| *l == line).unwrap()];
+
+    assert!(answer_to("#办结 1001 已清理").contains("已办结"), "{text}");
+    let six = answer_to("/time +6d");
+    assert!(six.contains("6d 0h 0m ahead"), "{six}");
+    assert!(!six.contains("自动结案"), "not due after 6 days: {six}");
+    assert!(
+        answer_to("/time -1d").contains("cannot move the clock: the clock only moves forward"),
+        "{text}"
+    );
+    assert!(
+        answer_to("/time soon").contains("\"soon\" is not a time step; write +3d, +2h or +90m"),
+        "{text}"
+    );
+    let seven = answer_to("/time +1d");
+    assert!(
+        seven.contains("工单助手: 工单 #1001 办结后 7 天未收到反馈，已自动结案"),
+        "{seven}"
+    );
+    assert!(answer_to("/time").contains("7d 0h 0m ahead"), "{text}");
+}
+
+#[test]
 fn rules_corrections_exports_tsv_that_eval_reads() {
     use gongdan::message::InboundMessage;
     use gongdan::ticket::{

@@ -534,25 +534,36 @@ async fn resolved_tickets_nobody_confirms_close_on_their_own() {
         .await;
     platform.wait_for(3).await;
 
+    // The running timer acts when the service clock jumps past the wait.
     let svc = &app.service;
-    let now = chrono::Utc::now();
-    assert_eq!(
-        svc.close_stale_tickets(now).await.unwrap(),
-        0,
+    app.clock.advance(chrono::Duration::hours(71)).unwrap();
+    assert!(
+        svc.close_stale_tickets(app.clock.now())
+            .await
+            .unwrap()
+            .is_empty(),
         "not due yet"
     );
-    let later = now + chrono::Duration::hours(73);
-    assert_eq!(svc.close_stale_tickets(later).await.unwrap(), 1);
-    assert_eq!(
-        svc.close_stale_tickets(later).await.unwrap(),
-        0,
+    let jumped_to = app.clock.advance(chrono::Duration::hours(2)).unwrap();
+    let received = platform.wait_for(4).await;
+    assert_eq!(received.len(), 4, "the timer closed it and said so");
+    assert!(
+        svc.close_stale_tickets(app.clock.now())
+            .await
+            .unwrap()
+            .is_empty(),
         "once only"
     );
 
     let ticket = gongdan::ticket::TicketId::new(id).unwrap();
     let stored = svc.store().get(ticket).unwrap().unwrap();
     assert_eq!(stored.status, gongdan::ticket::Status::Closed);
-    let received = platform.wait_for(4).await;
+    assert!(stored.closed_at.is_some_and(|at| at >= jumped_to));
+    // A complaint after the jump is stamped with the service clock too.
+    let (_, later) = app.say("m4", "li", "东门路灯坏了一个星期没人修").await;
+    let later = gongdan::ticket::TicketId::new(later["ticket"].as_u64().unwrap()).unwrap();
+    let created = svc.store().get(later).unwrap().unwrap().created_at;
+    assert!(created >= jumped_to, "{created} is before {jumped_to}");
     let text = received[3].json()["text"].as_str().unwrap().to_string();
     assert_eq!(
         text,
@@ -566,6 +577,38 @@ async fn resolved_tickets_nobody_confirms_close_on_their_own() {
         metrics.contains("gongdan_tickets_auto_closed_total 1"),
         "{metrics}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_still_undelivered_when_the_clock_passes_the_retry_window_is_dead_lettered() {
+    let (_root, platform, app) = app_with_platform(|c| c.outbox.give_up_after_hours = 24).await;
+    platform.set_up(false);
+    let (status, _) = app.say("m1", "zhang", COMPLAINT).await;
+    assert_eq!(status, 200);
+
+    let jumped_to = app.clock.advance(chrono::Duration::hours(25)).unwrap();
+    let store = app.service.store();
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        dead = store.dead_letters().unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        dead[0]["dead_reason"], "gave up after the retry window",
+        "{dead:?}"
+    );
+    let dead_at = dead[0]["dead_at"].as_str().unwrap();
+    let dead_at = chrono::DateTime::parse_from_rfc3339(dead_at).unwrap();
+    assert!(
+        dead_at >= jumped_to,
+        "dead at {dead_at}, the clock says {jumped_to}"
+    );
+    assert_eq!(store.outbox_len(), 0);
     app.stop().await;
 }
 

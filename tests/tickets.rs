@@ -824,8 +824,17 @@ fn authorisation_matrix() {
         ("#改类 {n} dog", Pre::Open, [false, false, true, true]),
         ("#备注 {n} 内部", Pre::Open, [false, false, true, true]),
         ("#非投诉 {n}", Pre::Open, [false, false, true, true]),
-        ("#统计 本周", Pre::Open, [false, false, false, true]),
+        ("#统计 本周", Pre::Open, [false, false, true, true]),
         ("#重载规则", Pre::Open, [false, false, false, true]),
+        ("#请假", Pre::Open, [false, false, true, true]),
+        ("#销假", Pre::Open, [false, false, true, true]),
+        ("#复查 {n} 3天", Pre::Resolved, [false, false, true, true]),
+        ("#复查通过 {n}", Pre::Resolved, [false, false, true, true]),
+        (
+            "#复查发现 {n} 又堵了",
+            Pre::Resolved,
+            [false, false, true, true],
+        ),
     ];
     // Every command in the table is covered.
     assert_eq!(cases.len(), gongdan::ticket::command::COMMANDS.len());

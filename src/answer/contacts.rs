@@ -1,9 +1,9 @@
 //! `{station}`-style placeholders in answers: the community's contacts, or a neutral phrase when none is configured.
 //!
 //! Answers never carry phone numbers an admin did not write: a placeholder
-//! renders to the configured contact (from `org.toml`, once it exists: wire it
-//! into [`Contacts`] and nothing else changes) and otherwise to a phrase that
-//! still tells the resident whom to ask.
+//! renders to the contact `org.toml` gives the group's community
+//! ([`Contacts::for_group`]) and otherwise to a phrase that still tells the
+//! resident whom to ask.
 
 use std::collections::HashMap;
 
@@ -29,6 +29,35 @@ pub const CONTACT_FALLBACKS: &[(&str, &str)] = &[
 pub struct Contacts(pub HashMap<String, String>);
 
 impl Contacts {
+    /// The contacts `org.toml` gives for a residents' group: its community's
+    /// name makes `{station}` and `{neighborhood}`, its street's `{street}`.
+    /// `org.toml` lists no phone numbers, so `*_phone` keep their phrases.
+    pub fn for_group(
+        org: &crate::org::Org,
+        platform: &str,
+        group_id: &str,
+        group_name: Option<&str>,
+    ) -> Contacts {
+        let mut out = HashMap::new();
+        let Some(community) = org.community_of(platform, group_id, group_name) else {
+            return Contacts(out);
+        };
+        for i in org.chain(community) {
+            let Some(unit) = org.unit(i) else { continue };
+            match unit.level {
+                crate::org::Level::Community => {
+                    out.insert("station".into(), format!("{}城管工作站", unit.name));
+                    out.insert("neighborhood".into(), format!("{}居委会", unit.name));
+                }
+                crate::org::Level::Street if unit.name.ends_with("街道") => {
+                    out.insert("street".into(), format!("{}办事处", unit.name));
+                }
+                _ => {}
+            }
+        }
+        Contacts(out)
+    }
+
     /// What `{key}` renders to; `None` for a key no answer may use.
     pub fn get(&self, key: &str) -> Option<&str> {
         let fallback = CONTACT_FALLBACKS

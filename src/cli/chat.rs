@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use gongdan::clock::{parse_step, Clock};
 use gongdan::config::Config;
 use gongdan::message::InboundMessage;
+use gongdan::platform::Answer;
 use gongdan::service::Service;
+use gongdan::ticket::store::china_tz;
 
 #[derive(Args)]
 pub struct ChatArgs {
@@ -35,6 +38,7 @@ const HELP: &str = "\
 Type a message as the current user and press Enter; the bot's replies follow.
   /as NAME   become NAME (an officer or admin if [roles] lists generic:NAME)
   /who       show who you are
+  /time      show the clock; /time +3d, +2h or +90m moves it forward (timers act at once)
   /quit      leave (Ctrl-D works too)
 Bot commands work as in a real group: #帮助, #认领 1001, /list ...";
 
@@ -59,7 +63,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let service = Arc::new(Service::open(config)?);
+    let service = Arc::new(Service::open_with_clock(config, Clock::adjustable())?);
     if service.config().rules.watch {
         let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));
         runtime.spawn(gongdan::watch::run(service.clone(), interval));
@@ -112,6 +116,27 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out, "  usage: /as NAME")?;
                 continue;
             }
+            ("/time", "") => {
+                writeln!(out, "  {}", clock_label(service.clock()))?;
+                continue;
+            }
+            ("/time", step) => {
+                match parse_step(step).and_then(|s| service.clock().advance(s)) {
+                    Ok(now) => {
+                        writeln!(out, "  {}", clock_label(service.clock()))?;
+                        // What the auto-close timer would do at the new time, now.
+                        for answer in runtime.block_on(service.close_stale_tickets(now))? {
+                            print_replies(&mut out, &args.group, answer)?;
+                        }
+                        // And what the SLA timer would: reminders, escalations.
+                        for answer in runtime.block_on(service.check_sla(now))? {
+                            print_replies(&mut out, &args.group, answer)?;
+                        }
+                    }
+                    Err(e) => writeln!(out, "  cannot move the clock: {e}")?,
+                }
+                continue;
+            }
             _ => {}
         }
         seq += 1;
@@ -124,7 +149,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
             sender_name: Some(user.clone()),
             text: line.to_string(),
             images: Vec::new(),
-            timestamp: Some(chrono::Utc::now().timestamp()),
+            timestamp: Some(service.clock().now().timestamp()),
             reply_handle: None,
         };
         let (platform, message_id) = (msg.platform.clone(), msg.message_id.clone());
@@ -143,29 +168,56 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out, "  (no reply: not a complaint or command)")?;
             }
         }
-        for (group, text) in answer.replies {
-            let prefix = if group == args.group {
-                "工单助手".to_string()
-            } else {
-                format!("工单助手 → {group}")
-            };
-            for (i, l) in text.lines().enumerate() {
-                if i == 0 {
-                    writeln!(out, "  {prefix}: {l}")?;
-                } else {
-                    writeln!(
-                        out,
-                        "  {:width$}  {l}",
-                        "",
-                        width = prefix.chars().count() * 2
-                    )?;
-                }
-            }
-        }
+        print_replies(&mut out, &args.group, answer)?;
     }
     service.begin_shutdown();
     runtime.block_on(service.store().flush_async())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bot's replies as the group sees them (another group's are marked).
+fn print_replies(out: &mut impl Write, here: &str, answer: Answer) -> std::io::Result<()> {
+    for (group, text) in answer.replies {
+        let prefix = if group == here {
+            "工单助手".to_string()
+        } else {
+            format!("工单助手 → {group}")
+        };
+        for (i, l) in text.lines().enumerate() {
+            if i == 0 {
+                writeln!(out, "  {prefix}: {l}")?;
+            } else {
+                writeln!(
+                    out,
+                    "  {:width$}  {l}",
+                    "",
+                    width = prefix.chars().count() * 2
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `clock: 2026-12-10 15:04 (China time), 7d 0h 0m ahead`.
+fn clock_label(clock: &Clock) -> String {
+    let now = clock.now().with_timezone(&china_tz());
+    let ahead = clock.ahead();
+    let mins = ahead.num_minutes();
+    let lead = if mins == 0 {
+        "the real time".to_string()
+    } else {
+        format!(
+            "{}d {}h {}m ahead of the real time",
+            mins / (24 * 60),
+            mins / 60 % 24,
+            mins % 60
+        )
+    };
+    format!(
+        "clock: {} (China time), {lead}",
+        now.format("%Y-%m-%d %H:%M")
+    )
 }
 
 fn role_label(service: &Service, user: &str) -> &'static str {

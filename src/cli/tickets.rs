@@ -88,7 +88,8 @@ pub fn run(args: TicketsArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match args.command {
         TicketsCommand::List(f) => {
-            let text = store.list_text(&f.to_filter()?, chrono::Utc::now())?;
+            let now = gongdan::clock::Clock::system().now();
+            let text = store.list_text(&f.to_filter()?, now)?;
             writeln!(stdout.lock(), "{text}")?;
         }
         TicketsCommand::Show { id } => {

@@ -199,7 +199,10 @@ impl Worker {
         };
         let give_up =
             chrono::Duration::hours(i64::from(self.service.config().outbox.give_up_after_hours));
-        if Utc::now() - entry.created_at > give_up {
+        // Wall-clock decisions read the service clock, which stamped
+        // `created_at`; the monotonic `Instant`s pace sends.
+        let wall_now = self.service.clock().now();
+        if wall_now - entry.created_at > give_up {
             dead_letter(&self.service, &entry, "gave up after the retry window");
             self.queues.not_sent(&key);
             self.queues.drop_head(&key, id);
@@ -208,7 +211,7 @@ impl Worker {
         // A stored next attempt (from before a restart) still holds.
         if let Some(wait) = entry
             .next_attempt_at
-            .and_then(|at| (at - Utc::now()).to_std().ok())
+            .and_then(|at| (at - wall_now).to_std().ok())
             .filter(|d| !d.is_zero())
         {
             let at = now + wait;
@@ -238,7 +241,9 @@ impl Worker {
         // no fsync per attempt).
         let attempts = entry.attempts + 1;
         let unknown_until = self.send_timeout + backoff(attempts, self.initial, self.max);
-        if let Err(e) = store.outbox_record_attempt(id, attempts, wall(unknown_until)) {
+        if let Err(e) =
+            store.outbox_record_attempt(id, attempts, wall(&self.service, unknown_until))
+        {
             tracing::warn!(error = %e, "cannot record a delivery attempt");
         }
         let svc = Arc::clone(&self.service);
@@ -340,7 +345,9 @@ impl Worker {
         };
         self.service.metrics().delivery(false);
         self.queues.retry_at(&key, Instant::now() + delay);
-        if let Err(e) = store.outbox_record_attempt(entry.id, entry.attempts, wall(delay)) {
+        if let Err(e) =
+            store.outbox_record_attempt(entry.id, entry.attempts, wall(&self.service, delay))
+        {
             tracing::warn!(error = %e, "cannot record a delivery attempt");
         }
         tracing::warn!(platform = %entry.platform, group = %entry.group_id,
@@ -368,16 +375,23 @@ impl Worker {
     }
 }
 
-/// The wall-clock time `after` from now, for storing.
-fn wall(after: Duration) -> chrono::DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX)
+/// The service-clock time `after` from now, for storing.
+fn wall(service: &Service, after: Duration) -> chrono::DateTime<Utc> {
+    let now = service.clock().now();
+    chrono::Duration::from_std(after)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
 }
 
 fn dead_letter(service: &Service, entry: &OutboxEntry, reason: &str) {
     service.metrics().dead_letter();
     tracing::error!(platform = %entry.platform, group = %entry.group_id, ticket = ?entry.ticket,
         %reason, "reply could not be delivered; moved to the dead-letter tree");
-    if let Err(e) = service.store().outbox_dead_letter(entry.id, reason) {
+    if let Err(e) = service
+        .store()
+        .outbox_dead_letter(entry.id, reason, service.clock().now())
+    {
         tracing::error!(error = %e, "cannot move a reply to the dead-letter tree");
     }
 }

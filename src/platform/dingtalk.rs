@@ -267,6 +267,8 @@ impl Dingtalk {
         let handle = out
             .reply_handle
             .and_then(|h| serde_json::from_str::<Handle>(h).ok());
+        // DingTalk expires a session webhook by its own, real clock; the
+        // service clock (which tests may jump) says nothing about it.
         let now_ms = chrono::Utc::now().timestamp_millis();
         match handle {
             Some(h) if now_ms.saturating_add(SESSION_MARGIN_MS) < h.exp => {

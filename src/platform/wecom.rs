@@ -306,6 +306,8 @@ impl Wecom {
         let handle = out
             .reply_handle
             .and_then(|h| serde_json::from_str::<Handle>(h).ok());
+        // The platform expires a response_url by its own, real clock; the
+        // service clock (which tests may jump) says nothing about it.
         let now = chrono::Utc::now().timestamp();
         let webhook = self.webhook_keys.get(out.group_id);
         if let Some(h) = handle {

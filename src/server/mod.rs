@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::service::{Service, ServiceError};
 
@@ -80,12 +81,20 @@ async fn healthz(State(state): State<AppState>) -> axum::response::Response {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let depth = state.service.store().outbox_len();
+    let mut text = state.service.metrics().render(depth);
+    // Overdue and revisit gauges come from the tickets themselves, so they
+    // are right after a restart too.
+    let store = state.service.store().clone();
+    let org = state.service.org();
+    if let Ok(Ok(tickets)) = tokio::task::spawn_blocking(move || store.all_tickets()).await {
+        text.push_str(&crate::digest::gauges(&org, &tickets));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.service.metrics().render(depth),
+        text,
     )
 }
 
@@ -114,8 +123,14 @@ pub enum StartError {
 impl Application {
     /// Load rules, open the store and bind (port 0 picks a free port, for tests).
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        Application::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Test hook: [`Application::build`] on a clock the test can jump.
+    #[doc(hidden)]
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Application, StartError> {
         let addr = config.server.bind;
-        let service = tokio::task::spawn_blocking(move || Service::open(config))
+        let service = tokio::task::spawn_blocking(move || Service::open_with_clock(config, clock))
             .await
             .map_err(ServiceError::from)??;
         let listener = TcpListener::bind(addr)
@@ -138,6 +153,12 @@ impl Application {
 
     pub fn service(&self) -> Arc<Service> {
         self.service.clone()
+    }
+
+    /// Test hook: the clock the service's timers go by.
+    #[doc(hidden)]
+    pub fn clock(&self) -> Clock {
+        self.service.clock().clone()
     }
 
     /// Serve until [`Service::begin_shutdown`] (or SIGTERM/Ctrl-C when
@@ -181,6 +202,8 @@ fn spawn_workers(service: &Arc<Service>) -> Vec<JoinHandle<()>> {
     let mut handles = vec![
         tokio::spawn(crate::outbox::run(service.clone(), client)),
         tokio::spawn(crate::auto_close::run(service.clone())),
+        tokio::spawn(crate::sla::timer::run(service.clone())),
+        tokio::spawn(crate::digest::run(service.clone())),
     ];
     if service.config().rules.watch {
         let interval = Duration::from_millis(service.config().rules.watch_interval_ms.max(100));

@@ -47,6 +47,9 @@ pub async fn webhook(
         query,
         body,
     };
+    // Replay windows compare the platform's timestamp with the real time,
+    // not the service clock: a jumped test or chat clock must not turn fresh
+    // signed requests away (or let stale ones in).
     let parsed = adapter
         .parse(&raw, chrono::Utc::now().timestamp())
         .map_err(|e| {

@@ -35,6 +35,8 @@ impl Access {
 /// The shape of a command's arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Args {
+    /// Nothing, extra words are ignored.
+    None,
     /// One optional word.
     OptWord,
     /// Free text, required.
@@ -74,6 +76,11 @@ pub enum CommandKind {
     NotComplaint,
     Stats,
     Reload,
+    Away,
+    Back,
+    Recheck,
+    RecheckPass,
+    RecheckFound,
 }
 
 /// One row of the command table.
@@ -331,10 +338,10 @@ pub const COMMANDS: &[CommandDef] = &[
         &["统计"],
         &["stats"],
         OptWord,
-        Admin,
+        Officer,
         "#统计 [今日|本周|本月]",
         "#统计 本周",
-        "查看工单统计（北京时间）"
+        "查看工单统计（北京时间；org.toml 中的人员只看本辖区）"
     ),
     def!(
         Reload,
@@ -345,6 +352,56 @@ pub const COMMANDS: &[CommandDef] = &[
         "#重载规则 [强制]",
         "#重载规则",
         "重新加载分类规则；删除了仍有未结案工单的类别时需加「强制」"
+    ),
+    def!(
+        Away,
+        &["请假"],
+        &["away"],
+        None,
+        Officer,
+        "#请假",
+        "#请假",
+        "请假期间新工单不派给你（首接负责轮到下一位）"
+    ),
+    def!(
+        Back,
+        &["销假"],
+        &["back"],
+        None,
+        Officer,
+        "#销假",
+        "#销假",
+        "销假，恢复接收新工单"
+    ),
+    def!(
+        Recheck,
+        &["复查"],
+        &["recheck"],
+        TicketText,
+        Officer,
+        "#复查 工单号 天数",
+        "#复查 1024 3天",
+        "安排复查（回马枪）：到期提醒回访现场"
+    ),
+    def!(
+        RecheckPass,
+        &["复查通过"],
+        &["recheck-ok"],
+        Ticket,
+        Officer,
+        "#复查通过 工单号",
+        "#复查通过 1024",
+        "复查未见反弹，结束复查"
+    ),
+    def!(
+        RecheckFound,
+        &["复查发现"],
+        &["recheck-found"],
+        TicketText,
+        Officer,
+        "#复查发现 工单号 说明",
+        "#复查发现 1024 又堆满了",
+        "复查发现问题反弹，工单重开并记为反复发生"
     ),
 ];
 
@@ -420,6 +477,12 @@ pub enum Command {
     Reload {
         allow_removed: bool,
     },
+    /// `#请假` (true) or `#销假` (false): the sender's own leave.
+    Away(bool),
+    /// `#复查 N 3天`: a re-inspection reminder after this many hours.
+    Recheck(TicketId, u32),
+    RecheckPass(TicketId),
+    RecheckFound(TicketId, String),
 }
 
 /// Why a command could not be parsed. The `Display` text is the Chinese reply.
@@ -502,6 +565,11 @@ impl Command {
             Command::NotComplaint(_) => CommandKind::NotComplaint,
             Command::Stats(_) => CommandKind::Stats,
             Command::Reload { .. } => CommandKind::Reload,
+            Command::Away(true) => CommandKind::Away,
+            Command::Away(false) => CommandKind::Back,
+            Command::Recheck(..) => CommandKind::Recheck,
+            Command::RecheckPass(_) => CommandKind::RecheckPass,
+            Command::RecheckFound(..) => CommandKind::RecheckFound,
         }
     }
 
@@ -530,11 +598,15 @@ impl Command {
             | Command::Reopen(t, _)
             | Command::Recat(t, _)
             | Command::Note(t, _)
+            | Command::Recheck(t, _)
+            | Command::RecheckPass(t)
+            | Command::RecheckFound(t, _)
             | Command::NotComplaint(t) => Some(*t),
             Command::Help(_)
             | Command::List(_)
             | Command::Report(_)
             | Command::Stats(_)
+            | Command::Away(_)
             | Command::Reload { .. } => None,
         }
     }
@@ -633,6 +705,21 @@ fn optional_text(text: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// `3天`, `3 天`, `3`, `12小时`, `12h` → hours (1 hour to a year).
+fn parse_wait(text: &str) -> Option<u32> {
+    let t = to_halfwidth(text);
+    let t = t.trim();
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let n: u32 = digits.parse().ok()?;
+    let unit = t[digits.len()..].trim();
+    let hours = match unit {
+        "" | "天" | "日" | "d" => n.checked_mul(24)?,
+        "小时" | "h" => n,
+        _ => return None,
+    };
+    (1..=366 * 24).contains(&hours).then_some(hours)
+}
+
 fn parse_rating(word: &str) -> Option<u8> {
     let w = word.trim_end_matches(['星', '分']);
     let n = match w {
@@ -662,6 +749,11 @@ fn parse_list_scope(word: &str) -> ListScope {
 fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> {
     use CommandKind as K;
     let cmd = match def.args {
+        Args::None => match def.kind {
+            K::Away => Command::Away(true),
+            K::Back => Command::Away(false),
+            _ => return Err(usage(def)),
+        },
         Args::OptWord => {
             let word = to_halfwidth(split_first(args).0);
             let word = word.as_str();
@@ -693,6 +785,7 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Confirm => Command::Confirm(id),
                 K::Withdraw => Command::Withdraw(id),
                 K::Claim => Command::Claim(id),
+                K::RecheckPass => Command::RecheckPass(id),
                 K::NotComplaint => Command::NotComplaint(id),
                 _ => return Err(usage(def)),
             }
@@ -713,6 +806,8 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Hold => Command::Hold(id, text),
                 K::Recat => Command::Recat(id, text),
                 K::Note => Command::Note(id, text),
+                K::Recheck => Command::Recheck(id, parse_wait(&text).ok_or_else(|| usage(def))?),
+                K::RecheckFound => Command::RecheckFound(id, text),
                 _ => return Err(usage(def)),
             }
         }
@@ -807,7 +902,7 @@ mod tests {
                 d.example
             );
         }
-        assert_eq!(COMMANDS.len(), 23);
+        assert_eq!(COMMANDS.len(), 28);
     }
 
     /// Every command in Chinese and English form.
@@ -1056,7 +1151,8 @@ mod tests {
         assert!(resident.contains("#确认 工单号"));
         assert!(!resident.contains("#认领"));
         assert!(officer.contains("#认领 工单号"));
-        assert!(!officer.contains("#统计"));
+        assert!(officer.contains("#统计") && !officer.contains("#重载规则"));
+        assert!(!resident.contains("#统计"));
         assert!(officer.contains("#非投诉 工单号") && officer.contains("/notcomplaint"));
         assert!(!resident.contains("#非投诉"));
         assert!(admin.contains("#统计") && admin.contains("#认领") && admin.contains("#重载规则"));

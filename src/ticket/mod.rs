@@ -26,8 +26,8 @@ pub use correction::{Correction, CorrectionKind};
 pub use error::StoreError;
 pub use inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 pub use model::{
-    CategoryInfo, ComplaintInput, Event, EventKind, Person, Priority, Role, Roles, Status, Ticket,
-    TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
+    CategoryInfo, ComplaintInput, Event, EventKind, FollowUp, Person, Priority, Revisit, Role,
+    Roles, SlaState, Status, Ticket, TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,
 };
 pub use reply::mask_phones;
 pub use store::{

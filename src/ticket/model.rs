@@ -311,6 +311,74 @@ pub struct Ticket {
     pub reopen_count: u32,
     #[serde(default)]
     pub source_message_id: String,
+    /// The SLA clock: reminders, escalations, time on hold.
+    #[serde(default)]
+    pub sla: SlaState,
+    /// Revisits and re-inspections after the fix.
+    #[serde(default)]
+    pub follow_up: FollowUp,
+}
+
+/// What happens after 办结: a 回访 by a leader, a 复查 by the officer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// A 回访 task: who must call the resident back, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit: Option<Revisit>,
+    /// When the re-inspection is due, and where it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_group: Option<(String, String)>,
+    #[serde(default)]
+    pub recheck_reminded: bool,
+    /// Reopened by a re-inspection: the problem came back (反复发生).
+    #[serde(default)]
+    pub recurring: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revisit {
+    /// `@王站长、@周队长`: the leaders asked to call back.
+    pub leaders: String,
+    pub reason: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// Where a ticket's SLA clock stands. Stored on the ticket, so reminders and
+/// escalations happen once each, also across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlaState {
+    /// When the current clock started: creation, a transfer or a reopening
+    /// (`None`: at `created_at`, for tickets from before SLA clocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// 挂账 since then: the clock is paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_since: Option<DateTime<Utc>>,
+    /// SLA seconds spent on hold before, not counted.
+    #[serde(default)]
+    pub paused_secs: i64,
+    /// The owner was reminded at the remind share.
+    #[serde(default)]
+    pub reminded: bool,
+    /// How many levels it has risen (0: still with the community); >0 is 超时.
+    #[serde(default)]
+    pub escalations: u8,
+}
+
+impl SlaState {
+    /// A fresh clock from `now` (a transfer, a reopening).
+    pub fn restart(&mut self, now: DateTime<Utc>) {
+        *self = SlaState {
+            started_at: Some(now),
+            ..SlaState::default()
+        };
+    }
+
+    pub fn is_overdue(&self) -> bool {
+        self.escalations > 0
+    }
 }
 
 impl Ticket {
@@ -384,6 +452,17 @@ pub enum EventKind {
     /// Resolved and no word from the reporter within the configured time:
     /// closed without a confirmation (核查结案 by default).
     AutoClosed,
+    /// The owner was reminded that time is running out.
+    SlaReminded,
+    /// 超时: risen one level.
+    Escalated,
+    /// A 回访 task was opened for the owner's leader.
+    RevisitOpened,
+    RecheckScheduled,
+    RecheckDue,
+    RecheckPassed,
+    /// A re-inspection found the problem back; reopened as recurring.
+    RecheckFound,
     /// Records written by a newer version with an event this code does not know.
     #[serde(other)]
     Other,
@@ -412,6 +491,13 @@ impl EventKind {
             EventKind::Reopened => "重开",
             EventKind::Recategorized => "改类",
             EventKind::Noted => "备注",
+            EventKind::SlaReminded => "临期提醒",
+            EventKind::Escalated => "超时升级",
+            EventKind::RevisitOpened => "二次回访",
+            EventKind::RecheckScheduled => "安排复查",
+            EventKind::RecheckDue => "复查提醒",
+            EventKind::RecheckPassed => "复查通过",
+            EventKind::RecheckFound => "复查发现反弹",
             EventKind::Other => "其他",
         }
     }

@@ -153,6 +153,8 @@ impl TicketV1 {
             rating: None,
             reopen_count: 0,
             source_message_id: String::new(),
+            sla: Default::default(),
+            follow_up: Default::default(),
         })
     }
 }

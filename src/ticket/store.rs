@@ -71,6 +71,11 @@ pub enum Action {
     /// longer than [`Context::auto_close_hours`]; otherwise change nothing.
     /// Sent by the service's own timer, never parsed from chat.
     AutoClose(TicketId),
+    /// Take the SLA step due for this ticket (remind, escalate), if any.
+    /// Sent by the SLA timer, never parsed from chat.
+    Sla(TicketId),
+    /// Remind of a `#复查` that is due, if it still is. Sent by the timer.
+    Recheck(TicketId),
     /// Record the delivery and do nothing: a help or error reply the sender
     /// was just given (see `crate::reply_limit`).
     Silent,
@@ -101,6 +106,10 @@ pub struct Context {
     /// A resolved ticket the reporter neither confirms nor disputes closes
     /// on its own after this long; 0 keeps it waiting for ever.
     pub auto_close_hours: u32,
+    /// `org.toml`: who owns a community's tickets, where staff talk, who is above.
+    pub org: std::sync::Arc<crate::org::Org>,
+    /// How `sla_hours` counts (calendar or working hours).
+    pub sla: std::sync::Arc<crate::sla::Policy>,
 }
 
 impl Default for Context {
@@ -111,6 +120,8 @@ impl Default for Context {
             duplicate_window_hours: DEFAULT_DUPLICATE_WINDOW_HOURS,
             replies: HashMap::new(),
             auto_close_hours: DEFAULT_AUTO_CLOSE_HOURS,
+            org: Default::default(),
+            sla: Default::default(),
         }
     }
 }
@@ -300,6 +311,16 @@ pub(crate) mod keys {
         k.extend_from_slice(message_id.as_bytes());
         k
     }
+    /// `away:<platform:user>` in `meta`: set while an officer is on leave.
+    pub fn away(member_key: &str) -> Vec<u8> {
+        format!("away:{member_key}").into_bytes()
+    }
+
+    /// `turn:<community>` in `meta`: the next station officer's index.
+    pub fn turn(community: &str) -> Vec<u8> {
+        format!("turn:{community}").into_bytes()
+    }
+
     pub fn event(id: TicketId, seq: u32) -> Vec<u8> {
         let mut k = id.to_be_bytes().to_vec();
         k.extend_from_slice(&seq.to_be_bytes());
@@ -575,6 +596,12 @@ impl Store {
                 next += 1;
             }
             me.insert(NEXT_OUTBOX, &next.to_be_bytes())?;
+            for (key, value) in &plan.meta {
+                match value {
+                    Some(v) => me.insert(key.as_slice(), v.as_slice())?,
+                    None => me.remove(key.as_slice())?,
+                };
+            }
             pr.insert(pkey, processed_bytes.as_slice())?;
             Ok(())
         });
@@ -598,6 +625,17 @@ impl Store {
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
         }
         .inspect(|_| tracing::debug!(message_id = %msg.message_id, "processed"))
+    }
+
+    /// A small value the workflow keeps besides tickets (who is away, whose
+    /// turn it is); written only through a plan, read freely.
+    pub(crate) fn meta_get(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.meta.get(key)?)
+    }
+
+    /// Whether `platform:user_id` said `#请假` and not `#销假` since.
+    pub fn is_away(&self, member_key: &str) -> Result<bool, StoreError> {
+        Ok(self.meta_get(&keys::away(member_key))?.is_some())
     }
 
     /// Makes everything written so far durable.
@@ -993,8 +1031,13 @@ impl Store {
     }
 
     /// Move an undeliverable reply from the outbox to `dead_letters`, with the
-    /// reason and time, in one transaction. Returns false if it was not pending.
-    pub fn outbox_dead_letter(&self, id: u64, reason: &str) -> Result<bool, StoreError> {
+    /// reason and time `at`, in one transaction. Returns false if it was not pending.
+    pub fn outbox_dead_letter(
+        &self,
+        id: u64,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let key = id.to_be_bytes();
         let moved = (&self.outbox, &self.dead_letters).transaction(|(outbox, dead)| {
             let Some(value) = outbox.remove(&key)? else {
@@ -1004,7 +1047,7 @@ impl Store {
                 serde_json::from_slice(&value).unwrap_or(serde_json::Value::Null);
             if let Some(obj) = record.as_object_mut() {
                 obj.insert("dead_reason".into(), reason.into());
-                obj.insert("dead_at".into(), Utc::now().to_rfc3339().into());
+                obj.insert("dead_at".into(), at.to_rfc3339().into());
             }
             let bytes = serde_json::to_vec(&record).unwrap_or_else(|_| value.to_vec());
             dead.insert(&key, bytes)?;

@@ -32,10 +32,21 @@ pub enum Act {
     AutoClose,
     /// `#非投诉`: not a complaint after all; closed as 不予受理.
     NotComplaint,
+    /// The SLA timer reminds the owner (75%).
+    Remind,
+    /// The SLA timer marks it 超时 and raises it a level.
+    Escalate,
+    /// `#复查 N 3天`: schedule a re-inspection (回马枪).
+    Recheck,
+    /// The re-inspection reminder is due (timer).
+    RecheckDue,
+    RecheckPass,
+    /// The problem is back: reopened as recurring.
+    RecheckFound,
 }
 
 impl Act {
-    pub const ALL: [Act; 19] = [
+    pub const ALL: [Act; 25] = [
         Act::Supplement,
         Act::Confirm,
         Act::NotFixed,
@@ -55,6 +66,12 @@ impl Act {
         Act::Note,
         Act::AutoClose,
         Act::NotComplaint,
+        Act::Remind,
+        Act::Escalate,
+        Act::Recheck,
+        Act::RecheckDue,
+        Act::RecheckPass,
+        Act::RecheckFound,
     ];
 
     /// The verb used in refusals: "#1024 已办结，不能再认领".
@@ -79,6 +96,12 @@ impl Act {
             Act::Note => "备注",
             Act::AutoClose => "自动结案",
             Act::NotComplaint => "标记为非投诉",
+            Act::Remind => "临期提醒",
+            Act::Escalate => "超时升级",
+            Act::Recheck => "安排复查",
+            Act::RecheckDue => "复查提醒",
+            Act::RecheckPass => "复查通过",
+            Act::RecheckFound => "复查重开",
         }
     }
 }
@@ -97,6 +120,7 @@ use Status::*;
 
 const LIVE: &[Status] = &[Open, Assigned, InProgress, OnHold];
 const WORKING: &[Status] = &[Open, Assigned, InProgress];
+const DONE: &[Status] = &[Resolved, Closed];
 
 /// The one table. A (status, action) pair not listed here is refused.
 pub const TABLE: &[(Act, &[Status], Target)] = &[
@@ -139,6 +163,15 @@ pub const TABLE: &[(Act, &[Status], Target)] = &[
         Target::Same,
     ),
     (Act::Note, &Status::ALL, Target::Same),
+    // SLA timers act only while someone is working on it: 挂账 pauses the
+    // clock, and a finished ticket has nothing left to run late.
+    (Act::Remind, WORKING, Target::Same),
+    (Act::Escalate, WORKING, Target::Same),
+    // 回马枪: an officer comes back after the fix to see it has not returned.
+    (Act::Recheck, DONE, Target::Same),
+    (Act::RecheckDue, DONE, Target::Same),
+    (Act::RecheckPass, DONE, Target::Same),
+    (Act::RecheckFound, DONE, Target::Reopen),
 ];
 
 /// Looks up an action in the table; `Err` carries the Chinese refusal.
@@ -246,6 +279,20 @@ mod tests {
             (Act::Recategorize, InProgress, Target::Same),
             (Act::Recategorize, OnHold, Target::Same),
             (Act::Recategorize, Resolved, Target::Same),
+            (Act::Remind, Open, Target::Same),
+            (Act::Remind, Assigned, Target::Same),
+            (Act::Remind, InProgress, Target::Same),
+            (Act::Escalate, Open, Target::Same),
+            (Act::Escalate, Assigned, Target::Same),
+            (Act::Escalate, InProgress, Target::Same),
+            (Act::Recheck, Resolved, Target::Same),
+            (Act::Recheck, Closed, Target::Same),
+            (Act::RecheckDue, Resolved, Target::Same),
+            (Act::RecheckDue, Closed, Target::Same),
+            (Act::RecheckPass, Resolved, Target::Same),
+            (Act::RecheckPass, Closed, Target::Same),
+            (Act::RecheckFound, Resolved, Target::Reopen),
+            (Act::RecheckFound, Closed, Target::Reopen),
         ];
         let mut checked = 0;
         for act in Act::ALL {

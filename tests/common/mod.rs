@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::any;
 use axum::Router;
+use gongdan::clock::Clock;
 use gongdan::config::{Config, Secret};
 use gongdan::server::Application;
 use gongdan::service::Service;
@@ -221,6 +222,8 @@ pub fn test_config(root: &Path) -> Config {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub service: Arc<Service>,
+    /// The service's clock; a test jumps it to make timers act.
+    pub clock: Clock,
     pub client: reqwest::Client,
     handle: JoinHandle<()>,
 }
@@ -283,7 +286,15 @@ impl TestApp {
 }
 
 pub async fn spawn_app(config: Config) -> TestApp {
-    let app = Application::build(config).await.expect("app builds");
+    spawn_app_with_clock(config, Clock::adjustable()).await
+}
+
+/// [`spawn_app`] on a given clock: a restart keeps the time the test had reached.
+pub async fn spawn_app_with_clock(config: Config, clock: Clock) -> TestApp {
+    let app = Application::build_with_clock(config, clock)
+        .await
+        .expect("app builds");
+    let clock = app.clock();
     let addr: SocketAddr = format!("127.0.0.1:{}", app.port()).parse().unwrap();
     let service = app.service();
     let handle = tokio::spawn(async move {
@@ -292,6 +303,7 @@ pub async fn spawn_app(config: Config) -> TestApp {
     TestApp {
         addr,
         service,
+        clock,
         client: reqwest::Client::new(),
         handle,
     }

@@ -14,7 +14,7 @@ use super::command::{help_for, help_text, Access, Command, CommandKind, ListScop
 use super::correction::{Correction, CorrectionKind, NOT_A_COMPLAINT};
 use super::duplicate;
 use super::error::StoreError;
-use super::export::{stats_text, ticket_brief, ticket_line};
+use super::export::{ticket_brief, ticket_line};
 use super::inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 use super::model::{
     ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
@@ -24,6 +24,10 @@ use super::reply::{render, render_key, template, ticket_vars};
 use super::store::{Action, Context, ListFilter, Reply, Store};
 use super::workflow::{self, Act};
 use crate::message::InboundMessage;
+
+mod officers;
+mod revisit;
+mod sla;
 
 /// How many candidate tickets of a group duplicate detection looks at, newest first.
 const DUPLICATE_SCAN_LIMIT: usize = 200;
@@ -51,6 +55,8 @@ pub(crate) struct Plan {
     pub writes: Vec<(Option<Ticket>, Ticket)>,
     pub events: Vec<(TicketId, Event)>,
     pub replies: Vec<OutReply>,
+    /// `meta` keys to set (`Some`) or remove (`None`): leave, turns.
+    pub meta: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// Labels people gave that the classifier missed.
     pub corrections: Vec<Correction>,
     /// A question's 咨询 record, written with the delivery.
@@ -80,6 +86,8 @@ pub(crate) fn plan(
         Action::Invalid(e) => p.say_here(e.to_string(), None),
         Action::Notice(text) => p.say_here(text.clone(), None),
         Action::AutoClose(id) => p.auto_close(*id)?,
+        Action::Sla(id) => p.sla_step(*id)?,
+        Action::Recheck(id) => p.recheck_due(*id)?,
         Action::Silent => {}
         Action::Inquiry(q) => p.inquiry(q)?,
     }
@@ -395,8 +403,18 @@ impl Planner<'_> {
             rating: None,
             reopen_count: 0,
             source_message_id: self.msg.message_id.clone(),
+            sla: super::model::SlaState {
+                started_at: Some(self.now),
+                ..Default::default()
+            },
+            follow_up: Default::default(),
         };
+        let mut t = t;
+        t.sla_hours = self.ctx.sla.hours_for(t.priority, sla);
+        t.due_at = self.ctx.sla.after(self.now, i64::from(t.sla_hours) * 3600);
         self.event(&t, EventKind::Created, None, None)?;
+        // 首接负责: the community's station officer owns it from the start.
+        let community = self.first_responder(&mut t)?;
         // A category's own reply beats the configured and default "created" reply.
         let category_template = input.reply_template.clone().or_else(|| {
             self.ctx
@@ -414,6 +432,9 @@ impl Planner<'_> {
         self.plan.ticket = Some(id);
         self.plan.new_ticket = Some(id);
         self.say_about(&t, reply);
+        if let Some(c) = community {
+            self.staff_card(c, &t);
+        }
         self.save(t);
         Ok(())
     }
@@ -456,12 +477,10 @@ impl Planner<'_> {
                     ..ComplaintInput::unclassified(content)
                 })?
             }
-            Command::Stats(period) => {
-                let stats = self.store.stats(*period, self.now)?;
-                self.say_here(stats_text(&stats), None);
-            }
+            Command::Stats(period) => self.stats(*period)?,
             // The pipeline reloads the rules and answers; nothing to store.
             Command::Reload { .. } => {}
+            Command::Away(away) => self.away(*away),
             _ => self.ticket_command(cmd)?,
         }
         Ok(())
@@ -650,7 +669,16 @@ impl Planner<'_> {
             }
             Command::NotFixed(_, reason) => {
                 let reason = reason.clone().unwrap_or_else(|| "未说明原因".to_string());
+                let before = self
+                    .store
+                    .history(t.id)?
+                    .iter()
+                    .filter(|e| e.kind == EventKind::NotFixed)
+                    .count();
                 self.reopen(&mut t, to, EventKind::NotFixed, reason.clone())?;
+                if before >= 1 {
+                    self.open_revisit(&mut t, "居民第二次反馈未解决".to_string())?;
+                }
                 let reply = self.render_ticket("not_fixed", &t, &[note_var(&reason)]);
                 self.say_about(&t, reply);
             }
@@ -662,6 +690,10 @@ impl Planner<'_> {
                     None => format!("{stars} 星"),
                 };
                 self.event(&t, EventKind::Rated, Some(from), Some(note))?;
+                // 差评二次回访.
+                if *stars <= 2 {
+                    self.open_revisit(&mut t, format!("居民评价 {stars} 星"))?;
+                }
                 let reply = self.render_ticket("rated", &t, &[("rating", stars.to_string())]);
                 self.say_about(&t, reply);
             }
@@ -723,6 +755,8 @@ impl Planner<'_> {
                 let old = std::mem::replace(&mut t.department, dept.clone());
                 t.officer = None;
                 t.status = to;
+                // The receiving department gets its own full time.
+                self.restart_clock(&mut t);
                 t.updated_at = now;
                 self.event(
                     &t,
@@ -732,10 +766,12 @@ impl Planner<'_> {
                 )?;
                 let reply = self.render_ticket("transferred", &t, &[]);
                 self.say_about(&t, reply);
+                self.department_card(&t);
             }
             Command::Merge(_, into) => return self.merge(t, *into, to),
             Command::Hold(_, reason) => {
                 t.status = to;
+                t.sla.held_since = Some(now);
                 t.status_reason = Some(reason.clone());
                 t.updated_at = now;
                 self.event(&t, EventKind::OnHold, Some(from), Some(reason.clone()))?;
@@ -785,6 +821,9 @@ impl Planner<'_> {
                 let reply = self.render_ticket("recategorized", &t, &[]);
                 self.say_about(&t, reply);
             }
+            Command::Recheck(_, hours) => self.schedule_recheck(&mut t, *hours)?,
+            Command::RecheckPass(_) => self.recheck_pass(&mut t)?,
+            Command::RecheckFound(_, note) => self.recheck_found(&mut t, to, note)?,
             Command::NotComplaint(_) => {
                 let reason = NOT_A_COMPLAINT_REASON.to_string();
                 let label = (NOT_A_COMPLAINT, "非投诉");
@@ -857,8 +896,13 @@ impl Planner<'_> {
         t.closed_at = None;
         t.status_reason = None;
         t.rating = None;
-        // A reopened case gets a fresh deadline: the old one is long gone.
-        t.due_at = self.now + Duration::hours(i64::from(t.sla_hours));
+        if from == Status::OnHold {
+            // 挂账 ends: the clock goes on where it stopped.
+            self.resume_clock(t);
+        } else {
+            // A reopened case gets a fresh deadline: the old one is long gone.
+            self.restart_clock(t);
+        }
         t.updated_at = self.now;
         self.event(t, kind, Some(from), (!reason.is_empty()).then_some(reason))
     }
@@ -994,12 +1038,17 @@ fn act_of(cmd: &Command) -> Option<Act> {
         CommandKind::Reopen => Act::Reopen,
         CommandKind::Recat => Act::Recategorize,
         CommandKind::Note => Act::Note,
+        CommandKind::Recheck => Act::Recheck,
+        CommandKind::RecheckPass => Act::RecheckPass,
+        CommandKind::RecheckFound => Act::RecheckFound,
         CommandKind::NotComplaint => Act::NotComplaint,
         CommandKind::Help
         | CommandKind::Show
         | CommandKind::List
         | CommandKind::Report
         | CommandKind::Stats
+        | CommandKind::Away
+        | CommandKind::Back
         | CommandKind::Reload => return None,
     };
     Some(act)

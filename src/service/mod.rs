@@ -13,19 +13,24 @@ use tokio::sync::{watch, Notify};
 
 use crate::answer::{self, Contacts, Decision, KnowledgeBase, Response};
 use crate::classify::{classify, Classification};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::disk::{StorageHealth, Unhealthy};
 use crate::message::InboundMessage;
 use crate::metrics::Metrics;
+use crate::org::{Org, OrgErrors};
 use crate::platform::{Adapter, Answer, Outgoing, SendError, Sent};
 use crate::reply_limit::RepeatGuard;
 use crate::rules::{RuleErrors, RuleSet};
+use crate::sla::Policy;
 use crate::store_slot::StoreSlot;
 use crate::ticket::{
     Action, CategoryInfo, Command, ComplaintInput, Context, Inquiry, ListFilter, Processed, Role,
     Roles, Status, Store, StoreError,
 };
 use crate::writer::Writer;
+
+mod timers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -37,6 +42,10 @@ pub enum ServiceError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     WriterStopped(#[from] crate::writer::WriterStopped),
+    #[error("organisation file does not load:\n{0}")]
+    Org(OrgErrors),
+    #[error("holiday calendar: {0}")]
+    Calendar(#[from] crate::sla::CalendarError),
     #[error("rules not reloaded: {} would remove categories that still have open tickets (reload with allow_removed to accept)", describe_removed(.0))]
     RemovedCategories(Vec<RemovedCategory>),
 }
@@ -76,12 +85,17 @@ pub struct Service {
     /// 问询答复: loaded and swapped together with `rules`.
     answers: RwLock<Arc<KnowledgeBase>>,
     context: RwLock<Arc<Context>>,
+    /// `org.toml` as last loaded without errors; swapped whole on reload.
+    org: RwLock<Arc<Org>>,
+    sla: Arc<Policy>,
     /// The database in use; the writer reopens it after failed writes.
     store: Arc<StoreSlot>,
     storage_health: Arc<StorageHealth>,
     /// The one thread that writes messages to `store` (group commit).
     writer: Writer,
     metrics: Metrics,
+    /// Ticket time; see `crate::clock`.
+    clock: Clock,
     adapters: HashMap<&'static str, Adapter>,
     /// Wakes the outbox worker when replies are queued.
     outbox_wake: Notify,
@@ -102,17 +116,27 @@ pub struct ReloadSummary {
 impl Service {
     /// Load the rules and open the store; fails if either cannot be had.
     pub fn open(config: Config) -> Result<Service, ServiceError> {
+        Service::open_with_clock(config, Clock::system())
+    }
+
+    /// [`Service::open`] on another clock (`gongdan chat` and tests jump it).
+    pub fn open_with_clock(config: Config, clock: Clock) -> Result<Service, ServiceError> {
         let (rules, answers) = load_rules(&config.rules.dir)?;
+        let org = load_org(&config)?;
+        let sla = Arc::new(Policy::from_config(&config.sla)?);
         let store = Arc::new(StoreSlot::open(&config.storage.data_dir)?);
         let storage_health = Arc::new(StorageHealth::new(&config.storage));
-        let context = build_context(&config, &rules);
+        let context = build_context(&config, &rules, &org, &sla);
         let adapters = Adapter::from_config(&config);
         let (shutdown, _) = watch::channel(false);
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
             answers: RwLock::new(Arc::new(answers)),
             context: RwLock::new(Arc::new(context)),
-            writer: Writer::start(store.clone(), storage_health.clone()),
+            org: RwLock::new(org),
+            sla,
+            writer: Writer::start(store.clone(), storage_health.clone(), clock.clone()),
+            clock,
             store,
             storage_health,
             metrics: Metrics::default(),
@@ -141,6 +165,10 @@ impl Service {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn adapter(&self, platform: &str) -> Option<&Adapter> {
@@ -205,8 +233,8 @@ impl Service {
             parsed @ Some(_) => Action::from_parse(parsed),
             None => {
                 let service = Arc::clone(self);
-                let text = msg.text.clone();
-                tokio::task::spawn_blocking(move || service.complaint_or_question(&text)).await?
+                let msg = msg.clone();
+                tokio::task::spawn_blocking(move || service.complaint_or_question(&msg)).await?
             }
         };
         let Some(action) = action else {
@@ -264,14 +292,7 @@ impl Service {
         if !processed.duplicate_delivery && !processed.replies.is_empty() {
             self.outbox_wake.notify_one();
         }
-        Ok(Answer {
-            ticket: processed.ticket.map(|t| t.get()),
-            replies: processed
-                .replies
-                .into_iter()
-                .map(|r| (r.group_id, r.text))
-                .collect(),
-        })
+        Ok(answer_of(processed))
     }
 
     /// A help or error reply the sender was just given becomes silence.
@@ -368,7 +389,8 @@ impl Service {
     }
 
     /// Close every ticket that has waited in `resolved` longer than
-    /// `[tickets] auto_close_hours` as of `now`; returns how many closed.
+    /// `[tickets] auto_close_hours` as of `now`; returns each closing's answer
+    /// (its replies are queued in the outbox too).
     ///
     /// Each closing goes through the writer like a chat message, under a
     /// message id made of the ticket and its resolution time: a run that
@@ -377,10 +399,10 @@ impl Service {
     pub async fn close_stale_tickets(
         &self,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<Vec<Answer>, ServiceError> {
         let hours = self.config.tickets.auto_close_hours;
         if hours == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let cutoff = now - chrono::Duration::hours(i64::from(hours));
         let store = self.store();
@@ -391,7 +413,7 @@ impl Service {
             })
         })
         .await??;
-        let mut closed = 0;
+        let mut closed = Vec::new();
         for t in resolved {
             let Some(resolved_at) = t.resolved_at.filter(|at| *at <= cutoff) else {
                 continue;
@@ -415,11 +437,11 @@ impl Service {
             if processed.duplicate_delivery || processed.ticket.is_none() {
                 continue;
             }
-            closed += 1;
             self.metrics.ticket_auto_closed();
             if !processed.replies.is_empty() {
                 self.outbox_wake.notify_one();
             }
+            closed.push(answer_of(processed));
         }
         Ok(closed)
     }
@@ -447,16 +469,21 @@ impl Service {
         complaint_from(&rules, text, c, insist)
     }
 
-    /// The community's contacts for `{station}`-style placeholders. None are
-    /// configured yet (`org.toml` will supply them): every placeholder says
-    /// its neutral phrase. The one place to wire them in.
-    fn contacts(&self) -> Contacts {
-        Contacts::default()
+    /// The contacts of the community `msg`'s group belongs to, for
+    /// `{station}`-style placeholders (neutral phrases where `org.toml` says nothing).
+    fn contacts(&self, msg: &InboundMessage) -> Contacts {
+        Contacts::for_group(
+            &self.org(),
+            &msg.platform,
+            &msg.group_id,
+            msg.group_name.as_deref(),
+        )
     }
 
     /// A message that is no command: a complaint if the classifier says so,
     /// else perhaps a question the knowledge base answers (or logs).
-    fn complaint_or_question(&self, text: &str) -> Option<Action> {
+    fn complaint_or_question(&self, msg: &InboundMessage) -> Option<Action> {
+        let text = msg.text.as_str();
         let (rules, kb) = (self.rules(), self.answers());
         let started = Instant::now();
         let decision = answer::decide(&rules, &kb, text);
@@ -467,7 +494,7 @@ impl Service {
                 let e = &kb.entries()[i];
                 Some(Action::Inquiry(Inquiry::Answered {
                     entry: e.id.clone(),
-                    text: self.contacts().fill(&e.answer),
+                    text: self.contacts(msg).fill(&e.answer),
                 }))
             }
             Decision::Inquiry(Response::TicketStatus(q)) => {
@@ -569,7 +596,60 @@ impl Service {
                 "规则重新加载失败，仍使用原规则。详情见服务日志。".to_string()
             }
         };
-        Action::Notice(text)
+        let org = match self.org_path() {
+            None => String::new(),
+            Some(_) => match self.reload_org().await {
+                Ok(units) => format!("\n组织架构已重新加载：{units} 个单位。"),
+                Err(ServiceError::Org(errors)) => {
+                    let lines: Vec<String> =
+                        errors.0.iter().take(10).map(|e| e.to_string()).collect();
+                    format!(
+                        "\n组织架构有误，未加载，仍使用原架构：\n{}",
+                        lines.join("\n")
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "org reload failed");
+                    "\n组织架构重新加载失败，仍使用原架构。".to_string()
+                }
+            },
+        };
+        Action::Notice(format!("{text}{org}"))
+    }
+
+    /// The organisation in force.
+    pub fn org(&self) -> Arc<Org> {
+        self.org.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The file `org.toml` is read from, if any.
+    pub fn org_path(&self) -> Option<&Path> {
+        self.config.org.path.as_deref()
+    }
+
+    /// Read `org.toml` again; swap it in if it is valid, keep the old one
+    /// (and log every `file:line`) if not. Returns how many units it has.
+    pub async fn reload_org(&self) -> Result<usize, ServiceError> {
+        let _guard = self.reload_lock.lock().await;
+        let config = self.config.clone();
+        match tokio::task::spawn_blocking(move || load_org(&config)).await? {
+            Ok(org) => {
+                let units = org.units.len();
+                let context = build_context(&self.config, &self.rules(), &org, &self.sla);
+                *self.org.write().unwrap_or_else(|p| p.into_inner()) = org;
+                *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
+                tracing::info!(units, "organisation reloaded");
+                Ok(units)
+            }
+            Err(e) => {
+                if let ServiceError::Org(errors) = &e {
+                    for err in &errors.0 {
+                        tracing::error!(error = %err, "org file error; the previous organisation stays in force");
+                    }
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Load the rules directory again; swap it in if it is valid, keep the old one if not.
@@ -612,7 +692,7 @@ impl Service {
                         .map(|c| c.examples.len() + c.counter_examples.len())
                         .sum(),
                 };
-                let context = build_context(&self.config, &rules);
+                let context = build_context(&self.config, &rules, &self.org(), &self.sla);
                 *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
                 *self.answers.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(answers);
                 *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
@@ -630,6 +710,17 @@ impl Service {
                 Err(e)
             }
         }
+    }
+}
+
+fn answer_of(processed: Processed) -> Answer {
+    Answer {
+        ticket: processed.ticket.map(|t| t.get()),
+        replies: processed
+            .replies
+            .into_iter()
+            .map(|r| (r.group_id, r.text))
+            .collect(),
     }
 }
 
@@ -683,10 +774,28 @@ fn load_answers(dir: &Path, rules: &RuleSet) -> Result<KnowledgeBase, ServiceErr
     })
 }
 
-fn build_context(config: &Config, rules: &RuleSet) -> Context {
+fn load_org(config: &Config) -> Result<Arc<Org>, ServiceError> {
+    match &config.org.path {
+        Some(path) => crate::org::load(path)
+            .map(Arc::new)
+            .map_err(ServiceError::Org),
+        None => Ok(Arc::new(Org::default())),
+    }
+}
+
+fn build_context(config: &Config, rules: &RuleSet, org: &Arc<Org>, sla: &Arc<Policy>) -> Context {
     Context {
+        org: org.clone(),
+        sla: sla.clone(),
         roles: Roles {
-            officers: config.roles.officers.iter().cloned().collect(),
+            // A person listed in org.toml is an officer of their level.
+            officers: config
+                .roles
+                .officers
+                .iter()
+                .cloned()
+                .chain(org.member_keys())
+                .collect(),
             admins: config.roles.admins.iter().cloned().collect(),
         },
         categories: rules

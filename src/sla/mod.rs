@@ -1,0 +1,168 @@
+//! SLA clocks: how long a ticket has had, in calendar or working hours, and what is due.
+//!
+//! [`Policy`] is built once from `[sla]` (and the holiday file) and shared
+//! through the ticket [`crate::ticket::Context`]; everything here is pure
+//! arithmetic over a ticket and a time, so the planner and the timer agree.
+
+pub mod calendar;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use calendar::{CalendarError, WorkCalendar};
+
+use crate::config::{SlaConfig, SlaMode};
+use crate::org::Org;
+use crate::priority::Priority;
+use crate::ticket::{Status, Ticket};
+
+pub mod timer;
+
+/// What the SLA timer has to do next for one ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Remind the owner (the remind share of the time is used).
+    Remind,
+    /// Mark 超时 and rise to this many levels above the community.
+    Escalate(u8),
+}
+
+/// How many times a ticket can rise: to the top of its community's chain,
+/// or once (marked 超时, nobody to name) when its group is in no community.
+pub fn ceiling(org: &Org, t: &Ticket) -> u8 {
+    let chain = org
+        .community_of(&t.platform, &t.group_id, t.group_name.as_deref())
+        .map(|c| org.chain(c).len())
+        .unwrap_or(0);
+    u8::try_from(chain.saturating_sub(1).max(1)).unwrap_or(u8::MAX)
+}
+
+/// `"09:00"` → minutes after midnight.
+pub fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// `None`: calendar hours.
+    pub working: Option<WorkCalendar>,
+    pub priority_hours: HashMap<Priority, u32>,
+    pub remind_percent: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            working: None,
+            priority_hours: HashMap::new(),
+            remind_percent: 75,
+        }
+    }
+}
+
+impl Policy {
+    pub fn from_config(c: &SlaConfig) -> Result<Policy, CalendarError> {
+        let working = match c.mode {
+            SlaMode::Calendar => None,
+            SlaMode::Working => {
+                let start = parse_hhmm(&c.work_start).unwrap_or(9 * 60);
+                let end = parse_hhmm(&c.work_end).unwrap_or(18 * 60);
+                let cal = WorkCalendar::new(start, end);
+                Some(match &c.holidays {
+                    Some(path) => cal.with_holidays(path)?,
+                    None => cal,
+                })
+            }
+        };
+        Ok(Policy {
+            working,
+            priority_hours: c
+                .priority_hours
+                .iter()
+                .filter_map(|(k, v)| Some((Priority::parse(k)?, *v)))
+                .collect(),
+            remind_percent: c.remind_percent.clamp(1, 100),
+        })
+    }
+
+    /// The hours a new ticket gets: a per-priority override, else the category's.
+    pub fn hours_for(&self, priority: Priority, category_hours: u32) -> u32 {
+        self.priority_hours
+            .get(&priority)
+            .copied()
+            .unwrap_or(category_hours)
+            .max(1)
+    }
+
+    /// SLA seconds that passed between `from` and `to`.
+    pub fn counted(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        match &self.working {
+            Some(cal) => cal.working_secs(from, to),
+            None => (to - from).num_seconds().max(0),
+        }
+    }
+
+    /// The instant `secs` SLA seconds after `from`.
+    pub fn after(&self, from: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+        match &self.working {
+            Some(cal) => cal.add_working(from, secs),
+            None => from + Duration::seconds(secs.max(0)),
+        }
+    }
+}
+
+impl Policy {
+    /// SLA seconds the ticket's current clock has used by `now` (time on
+    /// hold not counted).
+    pub fn used(&self, t: &Ticket, now: DateTime<Utc>) -> i64 {
+        let start = t.sla.started_at.unwrap_or(t.created_at);
+        let end = t.sla.held_since.unwrap_or(now).min(now);
+        (self.counted(start, end) - t.sla.paused_secs).max(0)
+    }
+
+    /// The deadline as of `now`: what is left of the time, counted from now.
+    pub fn due(&self, t: &Ticket, now: DateTime<Utc>) -> DateTime<Utc> {
+        let budget = i64::from(t.sla_hours.max(1)) * 3600;
+        self.after(now, budget - self.used(t, now))
+    }
+
+    /// The one step due now, if any: the reminder first, then one level per
+    /// SLA period used, never past `ceiling`. Only tickets someone is working
+    /// on run late; 挂账 and finished tickets have no step.
+    pub fn next_step(&self, t: &Ticket, now: DateTime<Utc>, ceiling: u8) -> Option<Step> {
+        if !matches!(
+            t.status,
+            Status::Open | Status::Assigned | Status::InProgress
+        ) || t.sla.held_since.is_some()
+        {
+            return None;
+        }
+        let budget = i64::from(t.sla_hours.max(1)) * 3600;
+        let used = self.used(t, now);
+        if !t.sla.reminded
+            && t.sla.escalations == 0
+            && used.saturating_mul(100) >= budget * i64::from(self.remind_percent)
+        {
+            return Some(Step::Remind);
+        }
+        let periods = used / budget;
+        let done = t.sla.escalations;
+        (periods > i64::from(done) && done < ceiling).then(|| Step::Escalate(done + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hhmm() {
+        assert_eq!(parse_hhmm("09:30"), Some(570));
+        assert_eq!(parse_hhmm("24:00"), Some(1440));
+        assert_eq!(parse_hhmm("9"), None);
+        assert_eq!(parse_hhmm("25:00"), None);
+    }
+}
