@@ -109,6 +109,20 @@ pub struct ServerConfig {
     pub api_token: Option<Secret>,
     /// `text` (human) or `json`.
     pub log_format: LogFormat,
+    /// Open connections at most; past it new ones wait in the kernel's
+    /// backlog. Keep it well under the process's file limit (often 1,024).
+    pub max_connections: usize,
+    /// A request's head must arrive whole within this of the connection
+    /// opening or of the previous answer on it (slow-loris and silent clients).
+    pub header_read_timeout_ms: u64,
+    /// A request's body must arrive whole within this of its head.
+    pub body_read_timeout_ms: u64,
+    /// A connection on which no byte moves for this long, while no request
+    /// of it is being handled, is closed (a client that stopped reading).
+    pub idle_timeout_ms: u64,
+    /// On shutdown, requests still in flight after this are dropped (every
+    /// one acknowledged before then is on disk).
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -268,6 +282,11 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             api_token: None,
             log_format: LogFormat::Text,
+            max_connections: 512,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            shutdown_grace_secs: 10,
         }
     }
 }
@@ -701,6 +720,11 @@ impl Config {
                     "{key} is empty: set a value, or remove the key to leave it unset"
                 )));
             }
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "server.max_connections must be at least 1".into(),
+            ));
         }
         self.platforms.feishu.validate()?;
         self.platforms.dingtalk.validate()?;
