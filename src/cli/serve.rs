@@ -32,7 +32,21 @@ pub fn init_tracing(json: bool) {
     }
 }
 
+/// glibc gives each thread that allocates its own malloc arena (up to eight
+/// per core) and rarely hands freed arena memory back: under load that
+/// fragmentation alone grew the service by ~20 MiB. Two arenas measured no
+/// slower. Must run before any thread starts.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called while the
+    // process is still single-threaded.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    limit_malloc_arenas();
     let config = Config::load(args.config.as_deref())?;
     init_tracing(args.log_json || config.server.log_format == LogFormat::Json);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -50,8 +50,10 @@ pub const DEFAULT_AUTO_CLOSE_HOURS: u32 = 168;
 
 const NEXT_TICKET: &[u8] = b"next_ticket";
 const NEXT_OUTBOX: &[u8] = b"next_outbox";
-/// sled page-cache size.
-const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// sled page-cache size. Reopening a store fills it during recovery, so it
+/// is what idle memory grows by with the store; sled's own accounting
+/// undercounts its heap, so this buys more than it says.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What a message asks the store to do.
 #[derive(Debug, Clone, PartialEq)]
