@@ -141,6 +141,9 @@ pub struct StorageConfig {
     pub min_free_mb: u64,
     /// How long a free-space reading is trusted before it is taken again.
     pub free_space_check_ms: u64,
+    /// sled's page cache, in MiB: the part of memory that grows with the
+    /// store (it fills as a large store is read), so it is bounded here.
+    pub cache_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -297,6 +300,7 @@ impl Default for StorageConfig {
             data_dir: PathBuf::from("data"),
             min_free_mb: 64,
             free_space_check_ms: 1000,
+            cache_mb: crate::ticket::DEFAULT_CACHE_MB,
         }
     }
 }
@@ -721,6 +725,11 @@ impl Config {
                 )));
             }
         }
+        if self.storage.cache_mb == 0 {
+            return Err(ConfigError::Invalid(
+                "storage.cache_mb must be at least 1".into(),
+            ));
+        }
         if self.server.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "server.max_connections must be at least 1".into(),
@@ -848,6 +857,17 @@ mod tests {
         assert_eq!(c.storage.data_dir, PathBuf::from("data"));
         assert!(c.platforms.generic.enabled);
         assert_eq!(c.server.max_body_bytes, 65536);
+    }
+
+    #[test]
+    fn the_sled_cache_bound_is_a_setting() {
+        let c = Config::load_with_env(None, Vec::new()).unwrap();
+        assert_eq!(c.storage.cache_mb, crate::ticket::DEFAULT_CACHE_MB);
+        let env = |v: &str| vec![("GONGDAN__STORAGE__CACHE_MB".to_string(), v.to_string())];
+        let c = Config::load_with_env(None, env("4")).unwrap();
+        assert_eq!(c.storage.cache_mb, 4);
+        let err = Config::load_with_env(None, env("0")).unwrap_err();
+        assert!(err.to_string().contains("storage.cache_mb"), "{err}");
     }
 
     #[test]

@@ -111,7 +111,8 @@ async fn requests_hyper_cannot_parse_get_json_errors() {
 #[tokio::test]
 async fn compressed_bodies_are_refused_not_read_as_json() {
     let (_root, app) = app(|_| {}).await;
-    let json = format!(r#"{{"message_id":"m1","group_id":"g1","sender_id":"u","text":"{COMPLAINT}"}}"#);
+    let json =
+        format!(r#"{{"message_id":"m1","group_id":"g1","sender_id":"u","text":"{COMPLAINT}"}}"#);
     let chunked = format!(
         "POST /webhook/generic HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
          transfer-encoding: gzip, chunked\r\n\r\n{:x}\r\n{json}\r\n0\r\n\r\n",
@@ -136,7 +137,8 @@ async fn compressed_bodies_are_refused_not_read_as_json() {
 #[tokio::test]
 async fn a_get_never_ingests_a_message() {
     let (_root, app) = app(|_| {}).await;
-    let json = format!(r#"{{"message_id":"m1","group_id":"g1","sender_id":"u","text":"{COMPLAINT}"}}"#);
+    let json =
+        format!(r#"{{"message_id":"m1","group_id":"g1","sender_id":"u","text":"{COMPLAINT}"}}"#);
     let request = format!(
         "GET /webhook/generic HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
@@ -176,7 +178,9 @@ async fn a_body_that_trickles_gets_408() {
     let (_root, app) = app(|c| c.server.body_read_timeout_ms = 300).await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     stream
-        .write_all(b"POST /webhook/generic HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"mes")
+        .write_all(
+            b"POST /webhook/generic HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"mes",
+        )
         .await
         .unwrap();
     let got = read_to_close(&mut stream, Duration::from_secs(3))
@@ -248,7 +252,11 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
     let got = read_to_close(&mut third, Duration::from_secs(3))
         .await
         .expect("answered once a slot was free");
-    assert!(got.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&got));
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
     app.stop().await;
 }
 
@@ -273,11 +281,19 @@ async fn shutdown_waits_no_longer_than_the_grace_for_a_slow_client() {
     tokio::time::timeout(Duration::from_secs(5), app.stop())
         .await
         .expect("shutdown is bounded by the grace");
-    assert!(started.elapsed() >= Duration::from_millis(900), "the grace was given");
     assert!(
-        read_to_close(&mut slow, Duration::from_secs(1)).await.is_some(),
+        started.elapsed() >= Duration::from_millis(900),
+        "the grace was given"
+    );
+    assert!(
+        read_to_close(&mut slow, Duration::from_secs(1))
+            .await
+            .is_some(),
         "the slow request was dropped"
     );
     let ticket = gongdan::ticket::TicketId::new(id).unwrap();
-    assert!(store.get(ticket).unwrap().is_some(), "the acknowledged one is stored");
+    assert!(
+        store.get(ticket).unwrap().is_some(),
+        "the acknowledged one is stored"
+    );
 }

@@ -263,6 +263,10 @@ mod tests {
         q.delivered(&key("late"), 5000);
         assert_eq!(q.groups.len(), 1001, "sends within the minute still count");
         q.due(t0 + MINUTE + Duration::from_secs(1), 20, 2000);
-        assert_eq!(q.groups.len(), 1, "only the group that sent 31 s ago is left");
+        assert_eq!(
+            q.groups.len(),
+            1,
+            "only the group that sent 31 s ago is left"
+        );
     }
 }

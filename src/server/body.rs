@@ -31,9 +31,7 @@ fn check_codings(headers: &HeaderMap) -> Result<(), ApiError> {
                     return Err(ApiError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "unsupported_encoding",
-                        format!(
-                            "{name} {coding:?} is not supported: send the body uncompressed"
-                        ),
+                        format!("{name} {coding:?} is not supported: send the body uncompressed"),
                     ));
                 }
             }
