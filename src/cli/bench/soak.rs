@@ -37,6 +37,9 @@ pub struct SoakArgs {
     /// Chat groups the traffic is spread over; `group-0`'s sends never answer.
     #[arg(long, default_value_t = 1000)]
     groups: u64,
+    /// Keep the store here (it must not exist yet) instead of a temporary directory.
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 const HANGING_GROUP: &str = "group-0";
@@ -110,7 +113,11 @@ pub fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let temp = tempfile::tempdir().context("cannot create a temporary data directory")?;
-    let data = temp.path().join("data");
+    let data = match &args.data {
+        Some(dir) if dir.exists() => anyhow::bail!("{} already exists", dir.display()),
+        Some(dir) => dir.clone(),
+        None => temp.path().join("data"),
+    };
     println!(
         "gongdan bench soak: {} min at {} msgs/s, {} slow-loris connections, {} groups \
          ({HANGING_GROUP}'s sends never answer)",
