@@ -81,7 +81,7 @@ fn each_kind_of_bad_rule_file_names_file_and_line() {
         (
             "categories/dog.toml",
             "id = \"dog\"\nname = \"x\"\nthreshold = 3\n",
-            "categories/dog.toml:1: category has no keywords and no patterns",
+            "categories/dog.toml:1: category has no keywords, topics or patterns",
         ),
         (
             "categories/dog.toml",

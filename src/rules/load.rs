@@ -14,11 +14,13 @@ use regex_syntax::hir::{Hir, HirKind};
 use toml::Spanned;
 
 use super::error::line_of;
-use super::spec::{CategoryFile, CueSpec, GlobalFile, PatternSpec};
+use super::spec::{CategoryFile, CueSpec, GlobalFile, ModelSpec, PatternSpec};
 use super::{
-    Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind, Target,
+    corpus, standard, Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal,
+    SignalKind, Target, Training,
 };
-use crate::classify::{classify, normalize};
+use super::model::{Doc, Model};
+use crate::classify::{classify, normalize, words};
 
 /// Placeholders a reply template may use.
 pub const REPLY_PLACEHOLDERS: &[&str] = &[
@@ -33,13 +35,13 @@ pub const REPLY_PLACEHOLDERS: &[&str] = &[
 const MAX_WEIGHT: f64 = 100.0;
 
 /// A source file's text, kept to turn byte offsets into line numbers.
-struct Source<'a> {
-    path: &'a Path,
-    text: &'a str,
+pub(super) struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
 }
 
 impl Source<'_> {
-    fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> RuleError {
+    pub fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> RuleError {
         RuleError::new(self.path, line_of(self.text, value.span().start), message)
     }
 }
@@ -53,14 +55,14 @@ struct DictEntry {
 
 /// Signals as parsed, before they are indexed into a [`Matcher`].
 #[derive(Default)]
-struct SignalList {
+pub(super) struct SignalList {
     /// (normalised word, signal)
-    words: Vec<(String, Signal)>,
+    pub words: Vec<(String, Signal)>,
     /// (regex source, signal)
-    patterns: Vec<(String, Signal)>,
+    pub patterns: Vec<(String, Signal)>,
 }
 
-pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
+pub fn load(dir: &Path, training: Training) -> Result<RuleSet, RuleErrors> {
     let mut errors = Vec::new();
     if !dir.is_dir() {
         return Err(RuleErrors(vec![RuleError::new(
@@ -82,6 +84,7 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
 
     let mut signals = SignalList::default();
     let global_path = dir.join("global.toml");
+    let mut model_spec = ModelSpec::default();
     let (locations, global_counter_examples) =
         match read_toml::<GlobalFile>(&global_path, &mut errors) {
             Some((text, global)) => {
@@ -104,6 +107,16 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
                     &mut signals,
                     &mut errors,
                 );
+                add_cues(
+                    &src,
+                    &global.problem,
+                    Target::Problem,
+                    &mut signals,
+                    &mut errors,
+                );
+                check_weight(&src, &global.model.weight, &mut errors);
+                check_weight(&src, &global.model.none_weight, &mut errors);
+                model_spec = global.model;
                 let counter = examples(&src, &global.counter_examples, &mut errors);
                 (locations, counter)
             }
@@ -111,6 +124,9 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
         };
 
     let categories = load_categories(dir, &mut signals, &mut errors);
+    standard::load(dir, &categories, &mut signals, &mut errors);
+    let ids: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+    let corpus = corpus::read(dir, &ids, training, &mut errors);
 
     let matcher = match build_matcher(signals) {
         Ok(m) => Some(m),
@@ -128,11 +144,15 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
         jieba.add_word(&entry.word, entry.freq, entry.tag.as_deref());
     }
 
+    let model = train(&jieba, &categories, &global_counter_examples, &corpus);
     let rules = RuleSet {
         category_ids: categories
             .iter()
             .map(|c| Arc::from(c.id.as_str()))
             .collect(),
+        model,
+        model_weight: *model_spec.weight.get_ref(),
+        model_none_weight: *model_spec.none_weight.get_ref(),
         categories,
         matcher,
         locations,
@@ -147,6 +167,53 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
     } else {
         Err(RuleErrors(failures))
     }
+}
+
+/// Train the model on every labelled message the rules hold. A category's
+/// counter-example is a message that is not that category; as most are
+/// chatter that happens to use its words, it teaches "no complaint", unless
+/// another category claims it as an example.
+fn train(
+    jieba: &Jieba,
+    categories: &[Category],
+    global_counter_examples: &[Example],
+    corpus: &[corpus::Labelled],
+) -> Model {
+    let none = categories.len();
+    let mut labelled: Vec<(usize, String)> = Vec::new();
+    for (i, cat) in categories.iter().enumerate() {
+        labelled.extend(cat.examples.iter().map(|e| (i, normalize(&e.text))));
+    }
+    let examples: std::collections::HashSet<String> =
+        labelled.iter().map(|(_, t)| t.clone()).collect();
+    for cat in categories {
+        labelled.extend(
+            cat.counter_examples
+                .iter()
+                .map(|e| normalize(&e.text))
+                .filter(|t| !examples.contains(t))
+                .map(|t| (none, t)),
+        );
+    }
+    labelled.extend(
+        global_counter_examples
+            .iter()
+            .map(|e| (none, normalize(&e.text))),
+    );
+    labelled.extend(
+        corpus
+            .iter()
+            .map(|m| (m.class.unwrap_or(none), normalize(&m.text))),
+    );
+    let docs: Vec<Doc> = labelled
+        .iter()
+        .map(|(class, norm)| Doc {
+            class: *class,
+            tokens: words(jieba, norm),
+            norm,
+        })
+        .collect();
+    Model::train(none + 1, &docs)
 }
 
 /// Run every example and counter-example; one error per message that lands wrong.
@@ -209,7 +276,7 @@ fn describe(got: &crate::classify::Classification) -> String {
     }
 }
 
-fn read_toml<T: serde::de::DeserializeOwned>(
+pub(super) fn read_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     errors: &mut Vec<RuleError>,
 ) -> Option<(String, T)> {
@@ -330,10 +397,10 @@ fn category(
             errors.push(src.error(reply, message));
         }
     }
-    if file.keywords.is_empty() && file.patterns.is_empty() {
+    if file.keywords.is_empty() && file.topics.is_empty() && file.patterns.is_empty() {
         errors.push(src.error(
             &file.id,
-            "category has no keywords and no patterns: it can never match",
+            "category has no keywords, topics or patterns: it can never match",
         ));
     }
 
@@ -350,6 +417,17 @@ fn category(
                 errors,
             );
         }
+    }
+    for word in &file.topics {
+        add_word(
+            src,
+            word,
+            target,
+            SignalKind::Topic,
+            Effect::Add(standard::TOPIC_WEIGHT),
+            signals,
+            errors,
+        );
     }
     add_patterns(src, &file.patterns, target, signals, errors);
     for (word, value) in &file.exclude {
@@ -417,7 +495,7 @@ fn check_weight(src: &Source, weight: &Spanned<f64>, errors: &mut Vec<RuleError>
     }
 }
 
-fn add_word(
+pub(super) fn add_word(
     src: &Source,
     word: &Spanned<String>,
     target: Target,
