@@ -114,8 +114,11 @@ pub fn load(dir: &Path, training: Training) -> Result<RuleSet, RuleErrors> {
                     &mut signals,
                     &mut errors,
                 );
-                check_weight(&src, &global.model.weight, &mut errors);
-                check_weight(&src, &global.model.none_weight, &mut errors);
+                for w in [&global.model.weight, &global.model.none_weight] {
+                    if !(w.get_ref().is_finite() && (0.0..=MAX_WEIGHT).contains(w.get_ref())) {
+                        errors.push(src.error(w, "model weight must be between 0 and 100"));
+                    }
+                }
                 model_spec = global.model;
                 let counter = examples(&src, &global.counter_examples, &mut errors);
                 (locations, counter)
