@@ -100,8 +100,8 @@ impl Model {
     }
 
     pub fn vote(&self, tokens: &[&str], norm: &str) -> Vote {
-        let mut features: Vec<u32> = features(tokens, norm)
-            .filter_map(|(key, _)| self.index.get(&key).copied())
+        let mut features: Vec<u32> = feature_keys(tokens, norm)
+            .filter_map(|key| self.index.get(&key).copied())
             .collect();
         features.sort_unstable();
         features.dedup();
@@ -167,18 +167,27 @@ fn features<'a>(tokens: &'a [&'a str], norm: &'a str) -> impl Iterator<Item = (u
     let words = tokens
         .iter()
         .map(|w| (key(b'w', w.as_bytes()), (*w).to_string()));
-    let chars: Vec<char> = norm.chars().collect();
-    let bigrams = (0..chars.len().saturating_sub(1)).filter_map(move |i| {
-        let (a, b) = (chars[i], chars[i + 1]);
-        if !(a.is_alphanumeric() && b.is_alphanumeric()) || (a.is_ascii() && b.is_ascii()) {
-            return None;
-        }
-        let mut pair = String::with_capacity(8);
-        pair.push(a);
-        pair.push(b);
-        Some((key(b'b', pair.as_bytes()), pair))
-    });
+    let bigrams = bigrams(norm).map(|(k, pair)| (k, pair.to_string()));
     words.chain(bigrams)
+}
+
+/// [`features`]' keys only: what a vote needs, without building a string per feature.
+fn feature_keys<'a>(tokens: &'a [&'a str], norm: &'a str) -> impl Iterator<Item = u64> + 'a {
+    let words = tokens.iter().map(|w| key(b'w', w.as_bytes()));
+    words.chain(bigrams(norm).map(|(k, _)| k))
+}
+
+/// Adjacent pairs of letters, not both ASCII (jieba's words cover those), with their keys.
+fn bigrams(norm: &str) -> impl Iterator<Item = (u64, &str)> + '_ {
+    let mut chars = norm.char_indices().peekable();
+    std::iter::from_fn(move || loop {
+        let (i, a) = chars.next()?;
+        let &(j, b) = chars.peek()?;
+        if a.is_alphanumeric() && b.is_alphanumeric() && !(a.is_ascii() && b.is_ascii()) {
+            let pair = &norm[i..j + b.len_utf8()];
+            return Some((key(b'b', pair.as_bytes()), pair));
+        }
+    })
 }
 
 /// FNV-1a, with the feature's kind mixed in first: stable across runs and platforms.
