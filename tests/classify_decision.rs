@@ -96,7 +96,11 @@ fn the_model_votes_and_a_rule_veto_beats_it() {
     // No rule knows 猫粮 or 野狗; the model, taught by the corpus, names dog.
     let c = classify(&rules, "猫粮撒了一地 招来一群野狗 没人管");
     assert_eq!(c.category.as_deref(), Some("dog"), "{c:#?}");
-    let vote = c.matches.iter().find(|m| m.kind == "model").expect("a model contribution");
+    let vote = c
+        .matches
+        .iter()
+        .find(|m| m.kind == "model")
+        .expect("a model contribution");
     assert_eq!(vote.category.as_deref(), Some("dog"));
     assert!(vote.weight > 0.0 && vote.term.starts_with("p="), "{vote:?}");
     // The same words with 狗粮, which the dog rules veto: no dog ticket,

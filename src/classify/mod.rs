@@ -21,6 +21,10 @@ pub use normalize::normalize;
 const MAX_COMPLAINT_BONUS: f64 = 3.0;
 /// The model alone makes a category a candidate when it is at least this sure.
 const MODEL_NAMES: f64 = 0.5;
+/// Chatter cues worth this much (a procedure question, "fixed now", a notice)
+/// are a rule's word against a complaint: like an exclude, they silence the
+/// model's vote for any category (its doubt still counts).
+const CHATTER_SILENCES_MODEL: f64 = -2.0;
 /// Model contributions smaller than this are left out of the explanation.
 const MIN_SHOWN: f64 = 0.05;
 
@@ -112,7 +116,8 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     }
     let vote = rules.model.vote(&tokens, &norm);
     let none = rules.categories.len();
-    let model_names = |i: usize| vote.posterior[i] >= MODEL_NAMES;
+    // A model weighed at 0 is off: it names no candidate either.
+    let model_names = |i: usize| rules.model_weight > 0.0 && vote.posterior[i] >= MODEL_NAMES;
     let any_category = (0..none).any(model_names)
         || fired.iter().any(|&id| {
             let s = &m.signals[id];
@@ -190,8 +195,9 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     // weight; against them all, the probability of "no complaint". A veto
     // or an exclude of a category silences the vote for it.
     let doubt = rules.model_none_weight * vote.posterior[none];
+    let silenced = chatter <= CHATTER_SILENCES_MODEL;
     let model_for = |i: usize, t: &Tally| {
-        if t.excluded {
+        if t.excluded || silenced {
             0.0
         } else {
             rules.model_weight * vote.posterior[i]
@@ -201,7 +207,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let mut candidates: Vec<(usize, f64)> = tally
         .iter()
         .enumerate()
-        .filter(|&(i, t)| (t.positive || model_names(i)) && !t.vetoed)
+        .filter(|&(i, t)| (t.positive || (model_names(i) && !silenced)) && !t.vetoed)
         .map(|(i, t)| (i, t.score + cue + model_for(i, t)))
         .collect();
     // Best first. On a tie the more urgent category wins (a fire lane

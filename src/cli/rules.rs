@@ -59,6 +59,10 @@ pub struct EvalArgs {
     /// the held-out fifth of `rules/corpus/` (use on a corpus file).
     #[arg(long)]
     holdout: bool,
+    /// Ablation: classify with the rules alone, the trained model silenced,
+    /// to see what the model adds.
+    #[arg(long)]
+    no_model: bool,
 }
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
@@ -127,6 +131,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         })?
     } else {
         super::classify::load_rules(&args.rules)?
+    };
+    let rules = if args.no_model {
+        rules.without_model()
+    } else {
+        rules
     };
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;

@@ -14,12 +14,12 @@ use regex_syntax::hir::{Hir, HirKind};
 use toml::Spanned;
 
 use super::error::line_of;
+use super::model::{Doc, Model};
 use super::spec::{CategoryFile, CueSpec, GlobalFile, ModelSpec, PatternSpec};
 use super::{
     corpus, standard, Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal,
     SignalKind, Target, Training,
 };
-use super::model::{Doc, Model};
 use crate::classify::{classify, normalize, words};
 
 /// Placeholders a reply template may use.
@@ -474,7 +474,11 @@ fn category(
         id,
         name: file.name.into_inner().trim().to_string(),
         description: file.description,
-        standard_code: file.standard_code,
+        standard_code_line: file
+            .standard_code
+            .as_ref()
+            .map_or(0, |c| line_of(src.text, c.span().start)),
+        standard_code: file.standard_code.map(Spanned::into_inner),
         department: file
             .department
             .unwrap_or_else(|| "城管执法中队".to_string()),
@@ -746,13 +750,43 @@ fn parse_dict(path: &Path, text: &str, errors: &mut Vec<RuleError>) -> Vec<DictE
     out
 }
 
+/// A word counts once for what it speaks for: a keyword that is also a
+/// `topics` word or a `standard.toml` term of the same category weighs the
+/// larger of the two, not their sum (and a word both a complaint cue and a
+/// problem word, the larger of those). Excludes and chatter are kept as they are.
+fn merge_duplicates(words: Vec<(String, Signal)>) -> Vec<(String, Signal)> {
+    let slot = |t: Target| match t {
+        Target::Category(i) => Some(i),
+        Target::Complaint | Target::Problem => Some(usize::MAX),
+        Target::Chatter => None,
+    };
+    let mut first: HashMap<(String, usize), usize> = HashMap::new();
+    let mut kept: Vec<(String, Signal)> = Vec::with_capacity(words.len());
+    for (word, signal) in words {
+        if let (Some(s), Effect::Add(w)) = (slot(signal.target), signal.effect) {
+            if let Some(&k) = first.get(&(word.clone(), s)) {
+                let old = &mut kept[k].1;
+                let priority = old.priority.max(signal.priority);
+                if matches!(old.effect, Effect::Add(o) if w > o) {
+                    *old = signal;
+                }
+                old.priority = priority;
+                continue;
+            }
+            first.insert((word.clone(), s), kept.len());
+        }
+        kept.push((word, signal));
+    }
+    kept
+}
+
 fn build_matcher(list: SignalList) -> Result<Matcher, String> {
     let mut signals = Vec::new();
     let mut phrase_index: HashMap<String, usize> = HashMap::new();
     let mut phrases: Vec<String> = Vec::new();
     let mut phrase_signals: Vec<Vec<usize>> = Vec::new();
     let mut words: HashMap<String, Vec<usize>> = HashMap::new();
-    for (word, signal) in list.words {
+    for (word, signal) in merge_duplicates(list.words) {
         let id = signals.len();
         signals.push(signal);
         if word.chars().count() >= 2 {

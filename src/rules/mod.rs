@@ -60,7 +60,10 @@ pub struct Category {
     pub id_line: usize,
     pub name: String,
     pub description: String,
+    /// GB/T 30428.2 code: must be one that `standard.toml` maps to this category.
     pub standard_code: Option<String>,
+    /// Line of `standard_code = ...` in `file` (0 when there is none).
+    pub standard_code_line: usize,
     pub department: String,
     pub priority: Priority,
     pub sla_hours: u32,
@@ -153,6 +156,17 @@ impl RuleSet {
     /// [`RuleSet::load`], choosing which corpus messages the model learns from.
     pub fn load_with(dir: &Path, training: Training) -> Result<RuleSet, RuleErrors> {
         load::load(dir, training)
+    }
+
+    /// The same rules with the model silenced: it names no candidate and its
+    /// vote weighs nothing. For measuring what the model adds (`gongdan eval
+    /// --no-model`); the examples were checked with the model, and may not
+    /// all hold without it.
+    pub fn without_model(mut self) -> RuleSet {
+        self.model = Model::train(self.categories.len() + 1, &[]);
+        self.model_weight = 0.0;
+        self.model_none_weight = 0.0;
+        self
     }
 
     /// How many labelled messages the model learnt from.

@@ -252,7 +252,11 @@ mod tests {
         assert_eq!(a.log_like, b.log_like);
         assert_eq!(a.names, b.names);
         let vote = a.vote(&["路灯坏了"], "路灯坏了");
-        assert!(vote.posterior[0] > vote.posterior[1], "{:?}", vote.posterior);
+        assert!(
+            vote.posterior[0] > vote.posterior[1],
+            "{:?}",
+            vote.posterior
+        );
         let reasons = a.reasons(&vote, 0);
         assert!(reasons.iter().any(|r| r.as_ref() == "路灯"), "{reasons:?}");
     }

@@ -19,7 +19,7 @@ pub struct CategoryFile {
     #[serde(default)]
     pub description: String,
     #[serde(default)]
-    pub standard_code: Option<String>,
+    pub standard_code: Option<Spanned<String>>,
     #[serde(default)]
     pub department: Option<String>,
     #[serde(default)]

@@ -30,6 +30,8 @@ pub(super) fn load(
         path: &path,
         text: &text,
     };
+    // (category, code) of every mapped item: a category's `standard_code` must be one.
+    let mut codes: Vec<(usize, &str)> = Vec::new();
     for item in &file.item {
         let code = item.code.get_ref().trim();
         if code.is_empty() || !code.chars().all(|c| c.is_ascii_digit()) {
@@ -48,10 +50,13 @@ pub(super) fn load(
         let Some(index) = categories.iter().position(|c| c.id == category) else {
             errors.push(src.error(
                 &item.category,
-                format!("unknown category {category:?} (one of the categories/*.toml ids, or \"none\")"),
+                format!(
+                    "unknown category {category:?} (one of the categories/*.toml ids, or \"none\")"
+                ),
             ));
             continue;
         };
+        codes.push((index, code));
         if item.terms.is_empty() {
             errors.push(src.error(&item.name, "item maps to a category but has no terms"));
         }
@@ -75,5 +80,40 @@ pub(super) fn load(
                 signal.label = format!("{} [{code}]", signal.label).into();
             }
         }
+    }
+    check_codes(categories, &codes, errors);
+}
+
+/// A category's `standard_code` names the standard item it stands for, so it
+/// must be the code of an item `standard.toml` maps to that category.
+fn check_codes(categories: &[Category], codes: &[(usize, &str)], errors: &mut Vec<RuleError>) {
+    for (i, cat) in categories.iter().enumerate() {
+        let Some(code) = cat.standard_code.as_deref().map(str::trim) else {
+            continue;
+        };
+        if codes.contains(&(i, code)) {
+            continue;
+        }
+        let mut own: Vec<&str> = codes
+            .iter()
+            .filter(|(c, _)| *c == i)
+            .map(|(_, code)| *code)
+            .filter(|code| code.len() == 4)
+            .collect();
+        own.sort_unstable();
+        own.dedup();
+        let hint = if own.is_empty() {
+            "it has no coded items there; leave standard_code out".to_string()
+        } else {
+            format!("its items there: {}", own.join(", "))
+        };
+        errors.push(RuleError::new(
+            &cat.file,
+            cat.standard_code_line,
+            format!(
+                "standard_code {code:?} is not a standard.toml item of {:?} ({hint})",
+                cat.id
+            ),
+        ));
     }
 }
