@@ -21,6 +21,10 @@ pub use normalize::normalize;
 const MAX_COMPLAINT_BONUS: f64 = 3.0;
 /// The model alone makes a category a candidate when it is at least this sure.
 const MODEL_NAMES: f64 = 0.5;
+/// A category's own evidence counts up to this many thresholds: past it, more
+/// keywords and patterns for the same thing add nothing, so a strong chatter
+/// cue ("问题已修复，感谢") still outweighs a message full of category words.
+const MAX_TOPIC: f64 = 2.0;
 /// Chatter cues worth this much (a procedure question, "fixed now", a notice)
 /// are a rule's word against a complaint: like an exclude, they silence the
 /// model's vote for any category (its doubt still counts).
@@ -208,7 +212,10 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         .iter()
         .enumerate()
         .filter(|&(i, t)| (t.positive || (model_names(i) && !silenced)) && !t.vetoed)
-        .map(|(i, t)| (i, t.score + cue + model_for(i, t)))
+        .map(|(i, t)| {
+            let own = t.score.min(MAX_TOPIC * rules.categories[i].threshold);
+            (i, own + cue + model_for(i, t))
+        })
         .collect();
     // Best first. On a tie the more urgent category wins (a fire lane
     // blocked by junk is a fire-lane matter), then file order, so results
@@ -216,6 +223,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let urgency = |i: usize| rules.categories[i].priority;
     candidates.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
+            .then(tally[b.0].score.total_cmp(&tally[a.0].score))
             .then(urgency(b.0).cmp(&urgency(a.0)))
             .then(a.0.cmp(&b.0))
     });
