@@ -6,7 +6,7 @@
 //! iteration) and cheap to run: one table lookup per feature and a dense row of
 //! log-probabilities per feature, so a message costs a few hundred additions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -48,33 +48,40 @@ pub(crate) struct Vote {
 impl Model {
     /// Train on `docs`. With no documents the model abstains (every vote is uniform).
     pub fn train(classes: usize, docs: &[Doc]) -> Model {
-        // Number features in sorted order of their keys, so the same documents
-        // always give the same table whatever order they came in.
-        let mut counts: BTreeMap<u64, (Arc<str>, Vec<u32>)> = BTreeMap::new();
+        // Count into one flat table (a row of `classes` per feature, in the
+        // order first seen), then number features in sorted order of their
+        // keys, so the same documents always give the same table whatever
+        // order they came in.
+        let mut slot_of: HashMap<u64, usize, BuildHasherDefault<FeatureHasher>> =
+            HashMap::default();
+        let mut seen: Vec<(u64, &str)> = Vec::new();
+        let mut counts: Vec<u32> = Vec::new();
         let mut class_docs = vec![0usize; classes];
+        let mut totals = vec![0u64; classes];
         for doc in docs {
             class_docs[doc.class] += 1;
             for (key, name) in features(&doc.tokens, doc.norm) {
-                let entry = counts
-                    .entry(key)
-                    .or_insert_with(|| (name.into(), vec![0; classes]));
-                entry.1[doc.class] += 1;
+                let slot = *slot_of.entry(key).or_insert_with(|| {
+                    seen.push((key, name));
+                    counts.resize(counts.len() + classes, 0);
+                    seen.len() - 1
+                });
+                counts[slot * classes + doc.class] += 1;
+                totals[doc.class] += 1;
             }
         }
-        let vocabulary = counts.len().max(1) as f64;
-        let mut totals = vec![0u64; classes];
-        for (_, per_class) in counts.values() {
-            for (k, n) in per_class.iter().enumerate() {
-                totals[k] += u64::from(*n);
-            }
-        }
+        let mut order: Vec<usize> = (0..seen.len()).collect();
+        order.sort_unstable_by_key(|&s| seen[s].0);
+        let vocabulary = seen.len().max(1) as f64;
         let mut index = HashMap::default();
-        let mut names = Vec::with_capacity(counts.len());
-        let mut log_like = Vec::with_capacity(counts.len() * classes);
-        for (f, (key, (name, per_class))) in counts.into_iter().enumerate() {
+        index.reserve(seen.len());
+        let mut names = Vec::with_capacity(seen.len());
+        let mut log_like = Vec::with_capacity(seen.len() * classes);
+        for (f, &slot) in order.iter().enumerate() {
+            let (key, name) = seen[slot];
             index.insert(key, f as u32);
-            names.push(name);
-            for (k, n) in per_class.iter().enumerate() {
+            names.push(Arc::from(name));
+            for (k, n) in counts[slot * classes..][..classes].iter().enumerate() {
                 let p = (f64::from(*n) + ALPHA) / (totals[k] as f64 + ALPHA * vocabulary);
                 log_like.push(p.ln() as f32);
             }
@@ -163,12 +170,9 @@ impl Model {
 /// Every feature of a message as (stable key, readable name): its jieba words
 /// and the bigrams of adjacent letters, which survive jieba's mis-splits of
 /// words it does not know (僵尸车 → 僵尸 / 车 still gives 尸车).
-fn features<'a>(tokens: &'a [&'a str], norm: &'a str) -> impl Iterator<Item = (u64, String)> + 'a {
-    let words = tokens
-        .iter()
-        .map(|w| (key(b'w', w.as_bytes()), (*w).to_string()));
-    let bigrams = bigrams(norm).map(|(k, pair)| (k, pair.to_string()));
-    words.chain(bigrams)
+fn features<'a>(tokens: &'a [&'a str], norm: &'a str) -> impl Iterator<Item = (u64, &'a str)> + 'a {
+    let words = tokens.iter().map(|w| (key(b'w', w.as_bytes()), *w));
+    words.chain(bigrams(norm))
 }
 
 /// [`features`]' keys only: what a vote needs, without building a string per feature.
