@@ -154,3 +154,83 @@ fn the_held_out_fifth_is_not_learnt_from() {
     assert!(hidden_lines >= 1);
     assert_eq!(all.model_size(), trained.model_size() + hidden_lines);
 }
+
+#[test]
+fn silencing_the_model_leaves_the_rules_alone() {
+    let dir = rules_dir(Some(CORPUS));
+    let rules = load(dir.path());
+    // Only the model, taught by the corpus, knows this is a dog matter.
+    let text = "猫粮撒了一地 招来一群野狗 没人管";
+    assert_eq!(classify(&rules, text).category.as_deref(), Some("dog"));
+    let rules = rules.without_model();
+    let c = classify(&rules, text);
+    assert_eq!(c.category, None, "{c:#?}");
+    assert!(c.matches.iter().all(|m| m.kind != "model"), "{c:#?}");
+    // The rules' own verdicts stand.
+    let c = classify(&rules, "草坪上全是狗屎没人管");
+    assert_eq!(c.category.as_deref(), Some("dog"));
+}
+
+/// A category heavy with words for one thing, and a "fixed now" chatter cue.
+const MANHOLES: &str = r#"id = "municipal_facility"
+name = "市政设施"
+threshold = 3.0
+examples = ["井盖缺失了"]
+
+[keywords]
+"井盖" = 3
+"缺失" = 3
+"井盖缺失" = 3
+"#;
+
+#[test]
+fn fixed_now_outweighs_however_many_category_words() {
+    let dir = rules_dir(None);
+    fs::write(
+        dir.path().join("categories/municipal_facility.toml"),
+        MANHOLES,
+    )
+    .unwrap();
+    let global = format!("{GLOBAL}\"已经修复\" = 3.5\n");
+    fs::write(dir.path().join("global.toml"), global).unwrap();
+    let rules = load(dir.path());
+    // 9 points of category words, but the message says it is fixed: they
+    // count up to twice the threshold, and the chatter cue wins.
+    let c = classify(&rules, "井盖缺失问题已经修复");
+    assert_eq!(c.category, None, "{c:#?}");
+    assert!(c.matches.iter().any(|m| m.kind == "chatter_cue"));
+    let c = classify(&rules, "井盖缺失");
+    assert_eq!(c.category.as_deref(), Some("municipal_facility"), "{c:#?}");
+}
+
+#[test]
+fn a_keyword_that_is_also_a_standard_term_counts_once() {
+    let dir = rules_dir(None);
+    let standard = "[[item]]\ncode = \"0118\"\nkind = \"事件\"\nname = \"犬只\"\n\
+                    category = \"dog\"\nterms = [\"狗屎\"]\n";
+    fs::write(dir.path().join("standard.toml"), standard).unwrap();
+    let rules = load(dir.path());
+    let c = classify(&rules, "草坪上全是狗屎");
+    // 狗屎 is a keyword (3) and a standard term (1.5): it weighs 3, not 4.5.
+    let dog: f64 = c
+        .matches
+        .iter()
+        .filter(|m| m.category.as_deref() == Some("dog") && m.weight > 0.0 && m.kind != "model")
+        .map(|m| m.weight)
+        .sum();
+    assert_eq!(dog, 3.0, "{c:#?}");
+}
+
+#[test]
+fn a_formal_subject_without_chat_cues_is_topic_times_problem() {
+    // The shipped rules: a message-board subject, no 没人管, no 太…了.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let rules = load(&root).without_model();
+    let c = classify(&rules, "关于和平路路灯长期不亮的问题");
+    assert_eq!(c.category.as_deref(), Some("municipal_facility"), "{c:#?}");
+    assert!(c.matches.iter().any(|m| m.kind == "problem"), "{c:#?}");
+    assert!(
+        c.matches.iter().all(|m| m.kind != "complaint_cue"),
+        "{c:#?}"
+    );
+}

@@ -246,3 +246,31 @@ fn error_display_is_file_colon_line_colon_message() {
     let want = format!("{}:1: frequency", dir.path().join("dict.txt").display());
     assert!(shown.starts_with(&want), "{shown}");
 }
+
+#[test]
+fn a_standard_code_must_be_one_standard_toml_gives_the_category() {
+    let standard = "[[item]]\ncode = \"0118\"\nkind = \"事件\"\nname = \"犬只\"\n\
+                    category = \"dog\"\nterms = [\"犬只\"]\n\n\
+                    [[item]]\ncode = \"0505\"\nkind = \"事件\"\nname = \"机动车乱停放\"\n\
+                    category = \"none\"\nterms = [\"乱停车\"]\n";
+    let with_code = |code: &str| {
+        let dir = rules_dir_with("standard.toml", standard);
+        let dog = DOG.replacen(
+            "threshold",
+            &format!("standard_code = \"{code}\"\nthreshold"),
+            1,
+        );
+        fs::write(dir.path().join("categories/dog.toml"), dog).unwrap();
+        dir
+    };
+    let dir = with_code("0505");
+    let errors = errors_of(dir.path());
+    assert!(
+        errors.iter().any(|e| e.starts_with(
+            "categories/dog.toml:3: standard_code \"0505\" is not a standard.toml item of \"dog\" (its items there: 0118)"
+        )),
+        "{errors:#?}"
+    );
+    let dir = with_code("0118");
+    assert_eq!(errors_of(dir.path()), Vec::<String>::new());
+}

@@ -159,11 +159,18 @@ impl Model {
             .filter(|(gain, _)| *gain > 0.0)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored
-            .into_iter()
-            .take(TOP_FEATURES)
-            .map(|(_, f)| self.names[f as usize].clone())
-            .collect()
+        // A word and a bigram can read the same (幸福 and 幸福): name it once.
+        let mut named: Vec<Arc<str>> = Vec::with_capacity(TOP_FEATURES);
+        for (_, f) in scored {
+            let name = &self.names[f as usize];
+            if !named.contains(name) {
+                named.push(name.clone());
+                if named.len() == TOP_FEATURES {
+                    break;
+                }
+            }
+        }
+        named
     }
 }
 
