@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveTime, Utc};
 use clap::{Args, Subcommand};
 use gongdan::config::Config;
 use gongdan::eval;
-use gongdan::rules::RuleSet;
+use gongdan::rules::{held_out, RuleSet, Training};
 use gongdan::ticket::{china_tz, correction};
 
 #[derive(Subcommand)]
@@ -55,6 +55,14 @@ pub struct EvalArgs {
     file: PathBuf,
     #[arg(long, default_value = "rules")]
     rules: PathBuf,
+    /// Measure only the file's held-out fifth, with a model trained without
+    /// the held-out fifth of `rules/corpus/` (use on a corpus file).
+    #[arg(long)]
+    holdout: bool,
+    /// Ablation: classify with the rules alone, the trained model silenced,
+    /// to see what the model adds.
+    #[arg(long)]
+    no_model: bool,
 }
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
@@ -117,11 +125,27 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let rules = super::classify::load_rules(&args.rules)?;
+    let rules = if args.holdout {
+        RuleSet::load_with(&args.rules, Training::WithoutHeldOut).map_err(|errors| {
+            anyhow::anyhow!("rules in {} do not load:\n{errors}", args.rules.display())
+        })?
+    } else {
+        super::classify::load_rules(&args.rules)?
+    };
+    let rules = if args.no_model {
+        rules.without_model()
+    } else {
+        rules
+    };
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let samples = match eval::parse_tsv(&text, &rules) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if args.holdout {
+                s.retain(|sample| held_out(&sample.text));
+            }
+            s
+        }
         Err(errors) => {
             for e in errors {
                 eprintln!("{}:{e}", args.file.display());
