@@ -109,6 +109,20 @@ pub struct ServerConfig {
     pub api_token: Option<Secret>,
     /// `text` (human) or `json`.
     pub log_format: LogFormat,
+    /// Open connections at most; past it new ones wait in the kernel's
+    /// backlog. Keep it well under the process's file limit (often 1,024).
+    pub max_connections: usize,
+    /// A request's head must arrive whole within this of the connection
+    /// opening or of the previous answer on it (slow-loris and silent clients).
+    pub header_read_timeout_ms: u64,
+    /// A request's body must arrive whole within this of its head.
+    pub body_read_timeout_ms: u64,
+    /// A connection on which no byte moves for this long, while no request
+    /// of it is being handled, is closed (a client that stopped reading).
+    pub idle_timeout_ms: u64,
+    /// On shutdown, requests still in flight after this are dropped (every
+    /// one acknowledged before then is on disk).
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -127,6 +141,10 @@ pub struct StorageConfig {
     pub min_free_mb: u64,
     /// How long a free-space reading is trusted before it is taken again.
     pub free_space_check_ms: u64,
+    /// sled's page cache, in MiB: the part of memory that grows with the
+    /// store (it fills as a large store is read), so it is bounded here;
+    /// each MiB measured ~4-5 MiB of RSS.
+    pub cache_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -268,6 +286,11 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             api_token: None,
             log_format: LogFormat::Text,
+            max_connections: 512,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            shutdown_grace_secs: 10,
         }
     }
 }
@@ -278,6 +301,7 @@ impl Default for StorageConfig {
             data_dir: PathBuf::from("data"),
             min_free_mb: 64,
             free_space_check_ms: 1000,
+            cache_mb: crate::ticket::DEFAULT_CACHE_MB,
         }
     }
 }
@@ -702,6 +726,16 @@ impl Config {
                 )));
             }
         }
+        if self.storage.cache_mb == 0 {
+            return Err(ConfigError::Invalid(
+                "storage.cache_mb must be at least 1".into(),
+            ));
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "server.max_connections must be at least 1".into(),
+            ));
+        }
         self.platforms.feishu.validate()?;
         self.platforms.dingtalk.validate()?;
         self.platforms.wecom.validate()?;
@@ -824,6 +858,17 @@ mod tests {
         assert_eq!(c.storage.data_dir, PathBuf::from("data"));
         assert!(c.platforms.generic.enabled);
         assert_eq!(c.server.max_body_bytes, 65536);
+    }
+
+    #[test]
+    fn the_sled_cache_bound_is_a_setting() {
+        let c = Config::load_with_env(None, Vec::new()).unwrap();
+        assert_eq!(c.storage.cache_mb, crate::ticket::DEFAULT_CACHE_MB);
+        let env = |v: &str| vec![("GONGDAN__STORAGE__CACHE_MB".to_string(), v.to_string())];
+        let c = Config::load_with_env(None, env("4")).unwrap();
+        assert_eq!(c.storage.cache_mb, 4);
+        let err = Config::load_with_env(None, env("0")).unwrap_err();
+        assert!(err.to_string().contains("storage.cache_mb"), "{err}");
     }
 
     #[test]

@@ -20,15 +20,18 @@ const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 pub struct StoreSlot {
     path: PathBuf,
+    /// `[storage] cache_mb`, kept for reopens.
+    cache_mb: u64,
     current: RwLock<Store>,
 }
 
 impl StoreSlot {
-    pub fn open(path: impl AsRef<Path>) -> Result<StoreSlot, StoreError> {
+    pub fn open(path: impl AsRef<Path>, cache_mb: u64) -> Result<StoreSlot, StoreError> {
         let path = path.as_ref().to_path_buf();
         Ok(StoreSlot {
-            current: RwLock::new(Store::open(&path)?),
+            current: RwLock::new(Store::open_with_cache(&path, cache_mb)?),
             path,
+            cache_mb,
         })
     }
 
@@ -52,7 +55,7 @@ impl StoreSlot {
         drop(std::mem::replace(&mut *current, stand_in));
         let started = Instant::now();
         loop {
-            match Store::open(&self.path) {
+            match Store::open_with_cache(&self.path, self.cache_mb) {
                 Ok(store) => {
                     if let Some(counters) = counters {
                         store.raise_counters(counters)?;

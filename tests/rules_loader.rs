@@ -31,7 +31,9 @@ fn rules_dir_with(file: &str, content: &str) -> tempfile::TempDir {
     fs::create_dir(dir.path().join("categories")).unwrap();
     fs::write(dir.path().join("global.toml"), GLOBAL).unwrap();
     fs::write(dir.path().join("categories/dog.toml"), DOG).unwrap();
-    fs::write(dir.path().join(file), content).unwrap();
+    let path = dir.path().join(file);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
     dir
 }
 
@@ -81,7 +83,7 @@ fn each_kind_of_bad_rule_file_names_file_and_line() {
         (
             "categories/dog.toml",
             "id = \"dog\"\nname = \"x\"\nthreshold = 3\n",
-            "categories/dog.toml:1: category has no keywords and no patterns",
+            "categories/dog.toml:1: category has no keywords, topics or patterns",
         ),
         (
             "categories/dog.toml",
@@ -130,8 +132,10 @@ fn each_kind_of_bad_rule_file_names_file_and_line() {
         ),
         (
             "global.toml",
-            "counter_examples = [\n\"门口一堆狗屎\"]\n",
-            "global.toml:2: counter-example \"门口一堆狗屎\" should not be a complaint but got dog",
+            // The model learns from both sides of a contradiction, so it
+            // cannot hide one: the same message as a dog example and as chatter.
+            "counter_examples = [\n\"草坪上全是狗屎没人管\"]\n",
+            "global.toml:2: counter-example \"草坪上全是狗屎没人管\" should not be a complaint but got dog",
         ),
         (
             "global.toml",
@@ -158,6 +162,26 @@ fn each_kind_of_bad_rule_file_names_file_and_line() {
             "global.toml",
             "[chatter.keywords]\n\"请问\" = 2\n[chatter]\nfoo = 1\n",
             "global.toml:4: unknown field `foo`",
+        ),
+        (
+            "standard.toml",
+            "[[item]]\ncode = \"0101\"\nkind = \"部件\"\nname = \"上水井盖\"\ncategory = \"wells\"\nterms = [\"井盖\"]\n",
+            "standard.toml:5: unknown category \"wells\"",
+        ),
+        (
+            "standard.toml",
+            "[[item]]\ncode = \"0101\"\nkind = \"零件\"\nname = \"上水井盖\"\ncategory = \"none\"\n",
+            "standard.toml:3: kind must be \"部件\" or \"事件\"",
+        ),
+        (
+            "corpus/chat.tsv",
+            "# chat\ndog\t草坪上狗屎好多\nnone 今天天气好\nwells\t井盖没了\n",
+            "corpus/chat.tsv:3: expected `labels<TAB>text`",
+        ),
+        (
+            "corpus/chat.tsv",
+            "dog\t草坪上狗屎好多\nwells\t井盖没了\n",
+            "corpus/chat.tsv:2: unknown category \"wells\"",
         ),
         (
             "dict.txt",
@@ -221,4 +245,32 @@ fn error_display_is_file_colon_line_colon_message() {
     let shown = err.to_string();
     let want = format!("{}:1: frequency", dir.path().join("dict.txt").display());
     assert!(shown.starts_with(&want), "{shown}");
+}
+
+#[test]
+fn a_standard_code_must_be_one_standard_toml_gives_the_category() {
+    let standard = "[[item]]\ncode = \"0118\"\nkind = \"事件\"\nname = \"犬只\"\n\
+                    category = \"dog\"\nterms = [\"犬只\"]\n\n\
+                    [[item]]\ncode = \"0505\"\nkind = \"事件\"\nname = \"机动车乱停放\"\n\
+                    category = \"none\"\nterms = [\"乱停车\"]\n";
+    let with_code = |code: &str| {
+        let dir = rules_dir_with("standard.toml", standard);
+        let dog = DOG.replacen(
+            "threshold",
+            &format!("standard_code = \"{code}\"\nthreshold"),
+            1,
+        );
+        fs::write(dir.path().join("categories/dog.toml"), dog).unwrap();
+        dir
+    };
+    let dir = with_code("0505");
+    let errors = errors_of(dir.path());
+    assert!(
+        errors.iter().any(|e| e.starts_with(
+            "categories/dog.toml:3: standard_code \"0505\" is not a standard.toml item of \"dog\" (its items there: 0118)"
+        )),
+        "{errors:#?}"
+    );
+    let dir = with_code("0118");
+    assert_eq!(errors_of(dir.path()), Vec::<String>::new());
 }

@@ -19,6 +19,18 @@ pub use normalize::normalize;
 /// Complaint cues can lift a category over its threshold, but only so far:
 /// "太…了，没人管，投诉" alone is not a category.
 const MAX_COMPLAINT_BONUS: f64 = 3.0;
+/// The model alone makes a category a candidate when it is at least this sure.
+const MODEL_NAMES: f64 = 0.5;
+/// A category's own evidence counts up to this many thresholds: past it, more
+/// keywords and patterns for the same thing add nothing, so a strong chatter
+/// cue ("问题已修复，感谢") still outweighs a message full of category words.
+const MAX_TOPIC: f64 = 2.0;
+/// Chatter cues worth this much (a procedure question, "fixed now", a notice)
+/// are a rule's word against a complaint: like an exclude, they silence the
+/// model's vote for any category (its doubt still counts).
+const CHATTER_SILENCES_MODEL: f64 = -2.0;
+/// Model contributions smaller than this are left out of the explanation.
+const MIN_SHOWN: f64 = 0.05;
 
 /// The verdict on one message.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +62,9 @@ pub struct Candidate {
 /// One word or pattern that moved a score.
 #[derive(Debug, Clone, Serialize)]
 pub struct Contribution {
-    /// `keyword`, `pattern`, `exclude`, `veto`, `complaint_cue` or `chatter_cue`.
+    /// `keyword`, `topic`, `pattern`, `exclude`, `veto`, `complaint_cue`,
+    /// `problem`, `chatter_cue` or `model` (its term: the probability and the
+    /// features that weighed most).
     pub kind: &'static str,
     pub term: Arc<str>,
     /// Signed effect on the score (0 for a veto).
@@ -65,6 +79,8 @@ struct Tally {
     score: f64,
     positive: bool,
     vetoed: bool,
+    /// An exclude fired: the model may not vote for this category.
+    excluded: bool,
     priority: Option<Priority>,
 }
 
@@ -72,13 +88,7 @@ struct Tally {
 pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let norm = normalize(text);
     let m = &rules.matcher;
-    let tokens: Vec<&str> = rules
-        .jieba
-        .cut(&norm, true)
-        .into_iter()
-        .map(|t| t.word)
-        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
-        .collect();
+    let tokens = words(&rules.jieba, &norm);
 
     // Which signals fire: each at most once, however often its word appears.
     let mut fired: Vec<usize> = Vec::new();
@@ -108,10 +118,15 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
             fired.push(m.pattern_signals[p]);
         }
     }
-    let any_category = fired.iter().any(|&id| {
-        let s = &m.signals[id];
-        matches!((s.target, s.effect), (Target::Category(_), Effect::Add(_)))
-    });
+    let vote = rules.model.vote(&tokens, &norm);
+    let none = rules.categories.len();
+    // A model weighed at 0 is off: it names no candidate either.
+    let model_names = |i: usize| rules.model_weight > 0.0 && vote.posterior[i] >= MODEL_NAMES;
+    let any_category = (0..none).any(model_names)
+        || fired.iter().any(|&id| {
+            let s = &m.signals[id];
+            matches!((s.target, s.effect), (Target::Category(_), Effect::Add(_)))
+        });
     if any_category {
         for p in cues {
             if fired.last() != Some(&m.pattern_signals[p]) && gate.is_match(p) {
@@ -142,7 +157,10 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
                         t.positive = true;
                         t.score += delta;
                     }
-                    Effect::Subtract(_) => t.score += delta,
+                    Effect::Subtract(_) => {
+                        t.excluded = true;
+                        t.score += delta;
+                    }
                 }
                 if s.priority.is_some() {
                     t.priority = t.priority.max(s.priority);
@@ -152,12 +170,17 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
                     (SignalKind::Exclude, _) => "exclude",
                     (SignalKind::Pattern, _) => "pattern",
                     (SignalKind::Keyword, _) => "keyword",
+                    (SignalKind::Topic, _) => "topic",
                 };
                 (kind, Some(rules.category_ids[i].clone()))
             }
             Target::Complaint => {
                 complaint += delta;
                 ("complaint_cue", None)
+            }
+            Target::Problem => {
+                complaint += delta;
+                ("problem", None)
             }
             Target::Chatter => {
                 chatter += delta;
@@ -172,12 +195,27 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         });
     }
 
-    let cue = complaint.min(MAX_COMPLAINT_BONUS) + chatter;
+    // The model's vote: for each category, its probability times the
+    // weight; against them all, the probability of "no complaint". A veto
+    // or an exclude of a category silences the vote for it.
+    let doubt = rules.model_none_weight * vote.posterior[none];
+    let silenced = chatter <= CHATTER_SILENCES_MODEL;
+    let model_for = |i: usize, t: &Tally| {
+        if t.excluded || silenced {
+            0.0
+        } else {
+            rules.model_weight * vote.posterior[i]
+        }
+    };
+    let cue = complaint.min(MAX_COMPLAINT_BONUS) + chatter - doubt;
     let mut candidates: Vec<(usize, f64)> = tally
         .iter()
         .enumerate()
-        .filter(|(_, t)| t.positive && !t.vetoed)
-        .map(|(i, t)| (i, t.score + cue))
+        .filter(|&(i, t)| (t.positive || (model_names(i) && !silenced)) && !t.vetoed)
+        .map(|(i, t)| {
+            let own = t.score.min(MAX_TOPIC * rules.categories[i].threshold);
+            (i, own + cue + model_for(i, t))
+        })
         .collect();
     // Best first. On a tie the more urgent category wins (a fire lane
     // blocked by junk is a fire-lane matter), then file order, so results
@@ -185,6 +223,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let urgency = |i: usize| rules.categories[i].priority;
     candidates.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
+            .then(tally[b.0].score.total_cmp(&tally[a.0].score))
             .then(urgency(b.0).cmp(&urgency(a.0)))
             .then(a.0.cmp(&b.0))
     });
@@ -194,6 +233,27 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         .find(|(i, score)| *score >= rules.categories[*i].threshold)
         .copied();
     let best = candidates.first().copied();
+    // Explain the model's part in the verdict: its vote for the category
+    // that won (or came closest), and its doubt.
+    if let Some((i, _)) = winner.or(best) {
+        let weight = model_for(i, &tally[i]);
+        if weight >= MIN_SHOWN {
+            matches.push(Contribution {
+                kind: "model",
+                term: model_term(rules, &vote, i),
+                weight: round2(weight),
+                category: Some(rules.category_ids[i].clone()),
+            });
+        }
+    }
+    if doubt >= MIN_SHOWN && best.is_some() {
+        matches.push(Contribution {
+            kind: "model",
+            term: model_term(rules, &vote, none),
+            weight: -round2(doubt),
+            category: None,
+        });
+    }
     let (category, score, priority, confidence) = match winner {
         Some((i, score)) => {
             let cat = &rules.categories[i];
@@ -236,6 +296,24 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         matches,
         tokens: tokens.into_iter().map(str::to_string).collect(),
     }
+}
+
+/// jieba's words for a normalised message, punctuation dropped: what rules
+/// and the model both see.
+pub(crate) fn words<'a>(jieba: &jieba_rs::Jieba, norm: &'a str) -> Vec<&'a str> {
+    jieba
+        .cut(norm, true)
+        .into_iter()
+        .map(|t| t.word)
+        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
+        .collect()
+}
+
+/// `p=0.87: 路灯 不亮 坏了` — the model's probability and its strongest features.
+fn model_term(rules: &RuleSet, vote: &crate::rules::Vote, class: usize) -> Arc<str> {
+    let reasons = rules.model.reasons(vote, class);
+    let named: Vec<&str> = reasons.iter().map(|r| r.as_ref()).collect();
+    format!("p={:.2}: {}", vote.posterior[class], named.join(" ")).into()
 }
 
 /// How far past the threshold, and how clear of the runner-up, squashed into 0..1.

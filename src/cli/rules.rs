@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use gongdan::answer::{eval as answer_eval, KnowledgeBase};
 use gongdan::config::Config;
 use gongdan::eval;
-use gongdan::rules::{RuleErrors, RuleSet};
+use gongdan::rules::{held_out, RuleErrors, RuleSet, Training};
 use gongdan::ticket::{china_tz, correction, inquiry};
 
 #[derive(Subcommand)]
@@ -70,6 +70,14 @@ pub struct EvalArgs {
     file: PathBuf,
     #[arg(long, default_value = "rules")]
     rules: PathBuf,
+    /// Measure only the file's held-out fifth, with a model trained without
+    /// the held-out fifth of `rules/corpus/` (use on a corpus file).
+    #[arg(long)]
+    holdout: bool,
+    /// Ablation: classify with the rules alone, the trained model silenced,
+    /// to see what the model adds.
+    #[arg(long)]
+    no_model: bool,
     /// The file is a labelled questions file (`entry_id<TAB>text`, `none`,
     /// `ticket_status`): measure the knowledge base in `rules/answers/`.
     #[arg(long)]
@@ -182,14 +190,30 @@ fn eval_answers(args: &EvalArgs, rules: &RuleSet, text: &str) -> anyhow::Result<
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let rules = super::classify::load_rules(&args.rules)?;
+    let rules = if args.holdout {
+        RuleSet::load_with(&args.rules, Training::WithoutHeldOut).map_err(|errors| {
+            anyhow::anyhow!("rules in {} do not load:\n{errors}", args.rules.display())
+        })?
+    } else {
+        super::classify::load_rules(&args.rules)?
+    };
+    let rules = if args.no_model {
+        rules.without_model()
+    } else {
+        rules
+    };
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     if args.answers {
         return eval_answers(&args, &rules, &text);
     }
     let samples = match eval::parse_tsv(&text, &rules) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if args.holdout {
+                s.retain(|sample| held_out(&sample.text));
+            }
+            s
+        }
         Err(errors) => {
             for e in errors {
                 eprintln!("{}:{e}", args.file.display());

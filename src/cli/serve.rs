@@ -32,9 +32,44 @@ pub fn init_tracing(json: bool) {
     }
 }
 
+/// glibc gives each thread that allocates its own malloc arena (up to eight
+/// per core) and rarely hands freed arena memory back: under load that
+/// fragmentation alone grew the service by ~20 MiB. Two arenas measured no
+/// slower. Must run before any thread starts.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called while the
+    // process is still single-threaded.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Hand memory that sled and the request path freed back to the OS every
+/// few seconds. glibc only trims the top of the main heap on free; sled's
+/// many small, long-lived allocations pin it, so freed pages below stay
+/// resident and RSS ratchets up under load. `malloc_trim` releases them.
+fn trim_malloc_periodically() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    std::thread::Builder::new()
+        .name("malloc-trim".into())
+        .spawn(|| loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            // SAFETY: malloc_trim only returns free pages to the OS; it is
+            // thread-safe and takes the allocator's own locks.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|e| tracing::warn!(error = %e, "no malloc-trim thread"));
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    limit_malloc_arenas();
     let config = Config::load(args.config.as_deref())?;
     init_tracing(args.log_json || config.server.log_format == LogFormat::Json);
+    trim_malloc_periodically();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

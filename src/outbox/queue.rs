@@ -60,6 +60,16 @@ impl Queues {
             due.wake_at = Some(due.wake_at.map_or(at, |w: Instant| w.min(at)));
         };
         for (key, g) in &mut self.groups {
+            // Age the send log first, also for groups with nothing queued:
+            // otherwise a group that once got a reply keeps its entry (and
+            // the retain below keeps it) for as long as the process runs.
+            while g
+                .sent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= MINUTE)
+            {
+                g.sent.pop_front();
+            }
             if g.in_flight {
                 continue;
             }
@@ -69,13 +79,6 @@ impl Queues {
             if let Some(at) = g.not_before.filter(|at| *at > now) {
                 wake(at);
                 continue;
-            }
-            while g
-                .sent
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= MINUTE)
-            {
-                g.sent.pop_front();
             }
             if g.sent.len() >= per_minute as usize {
                 if let Some(first) = g.sent.front() {
@@ -94,7 +97,7 @@ impl Queues {
             due.start.push((key.clone(), head));
         }
         self.groups
-            .retain(|_, g| !g.ids.is_empty() || !g.sent.is_empty());
+            .retain(|_, g| !g.ids.is_empty() || !g.sent.is_empty() || g.in_flight);
         due
     }
 
@@ -240,5 +243,30 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(q.due(t0, 20, 4).start.len(), 4);
         assert!(q.due(t0, 20, 4).start.is_empty());
+    }
+
+    #[test]
+    fn groups_that_went_quiet_are_forgotten_after_a_minute() {
+        let mut q = Queues::default();
+        let t0 = Instant::now();
+        for g in 0..1000u64 {
+            q.push(key(&format!("g{g}")), g + 1);
+        }
+        assert_eq!(q.due(t0, 20, 2000).start.len(), 1000);
+        for g in 0..1000u64 {
+            q.delivered(&key(&format!("g{g}")), g + 1);
+            q.removed(g + 1);
+        }
+        q.push(key("late"), 5000);
+        let half = t0 + Duration::from_secs(30);
+        assert_eq!(started(&q.due(half, 20, 2000)), vec![5000]);
+        q.delivered(&key("late"), 5000);
+        assert_eq!(q.groups.len(), 1001, "sends within the minute still count");
+        q.due(t0 + MINUTE + Duration::from_secs(1), 20, 2000);
+        assert_eq!(
+            q.groups.len(),
+            1,
+            "only the group that sent 31 s ago is left"
+        );
     }
 }

@@ -335,6 +335,12 @@ impl Adapter {
     }
 
     /// Whether replies should go through the outbox (a send API is configured).
+    /// Whether the platform checks the webhook URL with a GET (WeCom's echo);
+    /// every other GET is refused before the adapter sees it.
+    pub fn verifies_by_get(&self) -> bool {
+        matches!(self, Adapter::Wecom(_))
+    }
+
     pub fn sends(&self) -> bool {
         match self {
             Adapter::Generic(a) => a.sends(),

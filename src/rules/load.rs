@@ -14,11 +14,13 @@ use regex_syntax::hir::{Hir, HirKind};
 use toml::Spanned;
 
 use super::error::line_of;
-use super::spec::{CategoryFile, CueSpec, GlobalFile, PatternSpec};
+use super::model::{Doc, Model};
+use super::spec::{CategoryFile, CueSpec, GlobalFile, ModelSpec, PatternSpec};
 use super::{
-    Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal, SignalKind, Target,
+    corpus, standard, Category, Effect, Example, Matcher, RuleError, RuleErrors, RuleSet, Signal,
+    SignalKind, Target, Training,
 };
-use crate::classify::{classify, normalize};
+use crate::classify::{classify, normalize, words};
 
 /// Placeholders a reply template may use.
 pub const REPLY_PLACEHOLDERS: &[&str] = &[
@@ -33,13 +35,13 @@ pub const REPLY_PLACEHOLDERS: &[&str] = &[
 const MAX_WEIGHT: f64 = 100.0;
 
 /// A source file's text, kept to turn byte offsets into line numbers.
-struct Source<'a> {
-    path: &'a Path,
-    text: &'a str,
+pub(super) struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
 }
 
 impl Source<'_> {
-    fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> RuleError {
+    pub fn error<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> RuleError {
         RuleError::new(self.path, line_of(self.text, value.span().start), message)
     }
 }
@@ -53,14 +55,14 @@ struct DictEntry {
 
 /// Signals as parsed, before they are indexed into a [`Matcher`].
 #[derive(Default)]
-struct SignalList {
+pub(super) struct SignalList {
     /// (normalised word, signal)
-    words: Vec<(String, Signal)>,
+    pub words: Vec<(String, Signal)>,
     /// (regex source, signal)
-    patterns: Vec<(String, Signal)>,
+    pub patterns: Vec<(String, Signal)>,
 }
 
-pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
+pub fn load(dir: &Path, training: Training) -> Result<RuleSet, RuleErrors> {
     let mut errors = Vec::new();
     if !dir.is_dir() {
         return Err(RuleErrors(vec![RuleError::new(
@@ -82,6 +84,7 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
 
     let mut signals = SignalList::default();
     let global_path = dir.join("global.toml");
+    let mut model_spec = ModelSpec::default();
     let (locations, global_counter_examples) =
         match read_toml::<GlobalFile>(&global_path, &mut errors) {
             Some((text, global)) => {
@@ -104,6 +107,19 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
                     &mut signals,
                     &mut errors,
                 );
+                add_cues(
+                    &src,
+                    &global.problem,
+                    Target::Problem,
+                    &mut signals,
+                    &mut errors,
+                );
+                for w in [&global.model.weight, &global.model.none_weight] {
+                    if !(w.get_ref().is_finite() && (0.0..=MAX_WEIGHT).contains(w.get_ref())) {
+                        errors.push(src.error(w, "model weight must be between 0 and 100"));
+                    }
+                }
+                model_spec = global.model;
                 let counter = examples(&src, &global.counter_examples, &mut errors);
                 (locations, counter)
             }
@@ -111,6 +127,9 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
         };
 
     let categories = load_categories(dir, &mut signals, &mut errors);
+    standard::load(dir, &categories, &mut signals, &mut errors);
+    let ids: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+    let corpus = corpus::read(dir, &ids, training, &mut errors);
 
     let matcher = match build_matcher(signals) {
         Ok(m) => Some(m),
@@ -128,11 +147,15 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
         jieba.add_word(&entry.word, entry.freq, entry.tag.as_deref());
     }
 
+    let model = train(&jieba, &categories, &global_counter_examples, &corpus);
     let rules = RuleSet {
         category_ids: categories
             .iter()
             .map(|c| Arc::from(c.id.as_str()))
             .collect(),
+        model,
+        model_weight: *model_spec.weight.get_ref(),
+        model_none_weight: *model_spec.none_weight.get_ref(),
         categories,
         matcher,
         locations,
@@ -147,6 +170,53 @@ pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
     } else {
         Err(RuleErrors(failures))
     }
+}
+
+/// Train the model on every labelled message the rules hold. A category's
+/// counter-example is a message that is not that category; as most are
+/// chatter that happens to use its words, it teaches "no complaint", unless
+/// another category claims it as an example.
+fn train(
+    jieba: &Jieba,
+    categories: &[Category],
+    global_counter_examples: &[Example],
+    corpus: &[corpus::Labelled],
+) -> Model {
+    let none = categories.len();
+    let mut labelled: Vec<(usize, String)> = Vec::new();
+    for (i, cat) in categories.iter().enumerate() {
+        labelled.extend(cat.examples.iter().map(|e| (i, normalize(&e.text))));
+    }
+    let examples: std::collections::HashSet<String> =
+        labelled.iter().map(|(_, t)| t.clone()).collect();
+    for cat in categories {
+        labelled.extend(
+            cat.counter_examples
+                .iter()
+                .map(|e| normalize(&e.text))
+                .filter(|t| !examples.contains(t))
+                .map(|t| (none, t)),
+        );
+    }
+    labelled.extend(
+        global_counter_examples
+            .iter()
+            .map(|e| (none, normalize(&e.text))),
+    );
+    labelled.extend(
+        corpus
+            .iter()
+            .map(|m| (m.class.unwrap_or(none), normalize(&m.text))),
+    );
+    let docs: Vec<Doc> = labelled
+        .iter()
+        .map(|(class, norm)| Doc {
+            class: *class,
+            tokens: words(jieba, norm),
+            norm,
+        })
+        .collect();
+    Model::train(none + 1, &docs)
 }
 
 /// Run every example and counter-example; one error per message that lands wrong.
@@ -330,10 +400,10 @@ fn category(
             errors.push(src.error(reply, message));
         }
     }
-    if file.keywords.is_empty() && file.patterns.is_empty() {
+    if file.keywords.is_empty() && file.topics.is_empty() && file.patterns.is_empty() {
         errors.push(src.error(
             &file.id,
-            "category has no keywords and no patterns: it can never match",
+            "category has no keywords, topics or patterns: it can never match",
         ));
     }
 
@@ -350,6 +420,17 @@ fn category(
                 errors,
             );
         }
+    }
+    for word in &file.topics {
+        add_word(
+            src,
+            word,
+            target,
+            SignalKind::Topic,
+            Effect::Add(standard::TOPIC_WEIGHT),
+            signals,
+            errors,
+        );
     }
     add_patterns(src, &file.patterns, target, signals, errors);
     for (word, value) in &file.exclude {
@@ -393,7 +474,11 @@ fn category(
         id,
         name: file.name.into_inner().trim().to_string(),
         description: file.description,
-        standard_code: file.standard_code,
+        standard_code_line: file
+            .standard_code
+            .as_ref()
+            .map_or(0, |c| line_of(src.text, c.span().start)),
+        standard_code: file.standard_code.map(Spanned::into_inner),
         department: file
             .department
             .unwrap_or_else(|| "城管执法中队".to_string()),
@@ -417,7 +502,7 @@ fn check_weight(src: &Source, weight: &Spanned<f64>, errors: &mut Vec<RuleError>
     }
 }
 
-fn add_word(
+pub(super) fn add_word(
     src: &Source,
     word: &Spanned<String>,
     target: Target,
@@ -665,13 +750,43 @@ fn parse_dict(path: &Path, text: &str, errors: &mut Vec<RuleError>) -> Vec<DictE
     out
 }
 
+/// A word counts once for what it speaks for: a keyword that is also a
+/// `topics` word or a `standard.toml` term of the same category weighs the
+/// larger of the two, not their sum (and a word both a complaint cue and a
+/// problem word, the larger of those). Excludes and chatter are kept as they are.
+fn merge_duplicates(words: Vec<(String, Signal)>) -> Vec<(String, Signal)> {
+    let slot = |t: Target| match t {
+        Target::Category(i) => Some(i),
+        Target::Complaint | Target::Problem => Some(usize::MAX),
+        Target::Chatter => None,
+    };
+    let mut first: HashMap<(String, usize), usize> = HashMap::new();
+    let mut kept: Vec<(String, Signal)> = Vec::with_capacity(words.len());
+    for (word, signal) in words {
+        if let (Some(s), Effect::Add(w)) = (slot(signal.target), signal.effect) {
+            if let Some(&k) = first.get(&(word.clone(), s)) {
+                let old = &mut kept[k].1;
+                let priority = old.priority.max(signal.priority);
+                if matches!(old.effect, Effect::Add(o) if w > o) {
+                    *old = signal;
+                }
+                old.priority = priority;
+                continue;
+            }
+            first.insert((word.clone(), s), kept.len());
+        }
+        kept.push((word, signal));
+    }
+    kept
+}
+
 fn build_matcher(list: SignalList) -> Result<Matcher, String> {
     let mut signals = Vec::new();
     let mut phrase_index: HashMap<String, usize> = HashMap::new();
     let mut phrases: Vec<String> = Vec::new();
     let mut phrase_signals: Vec<Vec<usize>> = Vec::new();
     let mut words: HashMap<String, Vec<usize>> = HashMap::new();
-    for (word, signal) in list.words {
+    for (word, signal) in merge_duplicates(list.words) {
         let id = signals.len();
         signals.push(signal);
         if word.chars().count() >= 2 {

@@ -19,7 +19,7 @@ pub struct CategoryFile {
     #[serde(default)]
     pub description: String,
     #[serde(default)]
-    pub standard_code: Option<String>,
+    pub standard_code: Option<Spanned<String>>,
     #[serde(default)]
     pub department: Option<String>,
     #[serde(default)]
@@ -35,6 +35,10 @@ pub struct CategoryFile {
     pub counter_examples: Vec<Spanned<String>>,
     #[serde(default)]
     pub keywords: BTreeMap<Spanned<String>, Spanned<f64>>,
+    /// Objects and activities of the category: topic evidence, worth a fixed
+    /// weight, that a shared problem word in `global.toml` completes.
+    #[serde(default)]
+    pub topics: Vec<Spanned<String>>,
     #[serde(default)]
     pub patterns: Vec<PatternSpec>,
     #[serde(default)]
@@ -66,6 +70,64 @@ pub struct GlobalFile {
     pub complaint: CueSpec,
     #[serde(default)]
     pub chatter: CueSpec,
+    /// What is wrong, in any register and for every category (坏了, 违规, 长期, 整夜…).
+    #[serde(default)]
+    pub problem: CueSpec,
+    #[serde(default)]
+    pub model: ModelSpec,
+}
+
+/// `[model]`: how much the statistical model's vote weighs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Added to a category's score, times the model's probability for it.
+    #[serde(default = "default_model_weight")]
+    pub weight: Spanned<f64>,
+    /// Taken from every category's score, times the model's probability of "no complaint".
+    #[serde(default = "default_model_none_weight")]
+    pub none_weight: Spanned<f64>,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        ModelSpec {
+            weight: default_model_weight(),
+            none_weight: default_model_none_weight(),
+        }
+    }
+}
+
+fn default_model_weight() -> Spanned<f64> {
+    Spanned::new(0..0, 2.0)
+}
+
+fn default_model_none_weight() -> Spanned<f64> {
+    Spanned::new(0..0, 1.0)
+}
+
+/// `rules/standard.toml`: the GB/T 30428.2 components and events, mapped onto categories.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardFile {
+    #[serde(default)]
+    pub item: Vec<StandardItem>,
+}
+
+/// One `[[item]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardItem {
+    pub code: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub name: Spanned<String>,
+    /// A category id, or `none` (then the item is ignored).
+    pub category: Spanned<String>,
+    #[serde(default)]
+    pub terms: Vec<Spanned<String>>,
+    /// The terms are a problem by themselves (私搭乱建, 占道经营).
+    #[serde(default)]
+    pub alone: bool,
 }
 
 /// `[complaint]` / `[chatter]`: words and patterns that push a message one way.

@@ -1,13 +1,15 @@
 //! The HTTP server: routes, middleware, start-up and graceful shutdown.
 
 mod api;
+mod body;
+mod conn;
 mod error;
 mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::IntoResponse;
@@ -32,7 +34,6 @@ pub struct AppState {
 /// Every route of the service.
 pub fn router(service: Arc<Service>) -> Router {
     let state = AppState { service };
-    let max_body = state.service.config().server.max_body_bytes;
     let api = Router::new()
         .route("/api/tickets", get(api::list_tickets))
         .route("/api/tickets/{id}", get(api::show_ticket))
@@ -50,7 +51,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/metrics", get(metrics))
         .merge(api)
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(max_body))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(body::refuse_unsupported_codings))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()
@@ -100,6 +102,14 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this route does not take {method}"),
+    )
 }
 
 /// A built service: bound listener plus the background workers, ready to run.
@@ -162,8 +172,9 @@ impl Application {
     }
 
     /// Serve until [`Service::begin_shutdown`] (or SIGTERM/Ctrl-C when
-    /// `handle_signals`): stop accepting, finish in-flight requests, stop the
-    /// workers, flush the store.
+    /// `handle_signals`): stop accepting, finish in-flight requests for up to
+    /// `[server] shutdown_grace_secs` and drop the rest, stop the workers,
+    /// flush the store.
     pub async fn run_until_stopped(self, handle_signals: bool) -> std::io::Result<()> {
         let service = self.service;
         let workers = spawn_workers(&service);
@@ -175,13 +186,9 @@ impl Application {
                 svc.begin_shutdown();
             });
         }
-        let mut stop = service.shutdown_signal();
+        let limits = conn::Limits::from_config(&service.config().server);
         let app = router(service.clone());
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
+        conn::serve(self.listener, app, limits, service.shutdown_signal()).await;
         service.begin_shutdown();
         for w in workers {
             let _ = w.await;
@@ -190,7 +197,7 @@ impl Application {
             tracing::error!(error = %e, "final flush failed");
         }
         tracing::info!("stopped");
-        served
+        Ok(())
     }
 }
 

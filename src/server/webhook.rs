@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ pub async fn webhook(
     method: Method,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let service = &state.service;
     let Some(adapter) = service.adapter(&platform) else {
@@ -26,21 +27,19 @@ pub async fn webhook(
             "unknown or disabled platform {platform:?}"
         )));
     };
-    let body = body.map_err(|rejection| {
-        let status = rejection.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                status,
-                "body_too_large",
-                format!(
-                    "request body is larger than {} bytes",
-                    service.config().server.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::new(status, "bad_body", rejection.body_text())
-        }
-    })?;
+    // A GET is only ever a platform's URL check: its body is never read,
+    // and whatever it parses to other than the check is refused below.
+    let is_get = method == Method::GET;
+    if is_get && !adapter.verifies_by_get() {
+        return Err(get_refused(&platform));
+    }
+    let body = if is_get {
+        Bytes::new()
+    } else {
+        let server = &service.config().server;
+        let timeout = Duration::from_millis(server.body_read_timeout_ms.max(1));
+        super::body::read_body(&headers, body, server.max_body_bytes, timeout).await?
+    };
     let raw = RawRequest {
         method,
         headers,
@@ -62,6 +61,7 @@ pub async fn webhook(
         })?;
     let answer = match parsed {
         Parsed::Handshake(resp) => return Ok(respond(resp)),
+        _ if is_get => return Err(get_refused(&platform)),
         Parsed::Ignored(reason) => {
             tracing::debug!(platform = adapter.name(), reason, "event ignored");
             service.metrics().message(adapter.name(), "ignored");
@@ -90,6 +90,14 @@ pub async fn webhook(
         }
     };
     Ok(respond(answer))
+}
+
+fn get_refused(platform: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{platform} takes messages by POST; GET is only for URL verification"),
+    )
 }
 
 fn respond(resp: WebhookResponse) -> Response {

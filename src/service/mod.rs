@@ -126,7 +126,10 @@ impl Service {
         let (rules, answers) = load_rules(&config.rules.dir)?;
         let org = load_org(&config)?;
         let sla = Arc::new(Policy::from_config(&config.sla)?);
-        let store = Arc::new(StoreSlot::open(&config.storage.data_dir)?);
+        let store = Arc::new(StoreSlot::open(
+            &config.storage.data_dir,
+            config.storage.cache_mb,
+        )?);
         let storage_health = Arc::new(StorageHealth::new(&config.storage));
         let context = build_context(&config, &rules, &org, &sla);
         let adapters = Adapter::from_config(&config);

@@ -32,5 +32,5 @@ pub use model::{
 pub use reply::mask_phones;
 pub use store::{
     china_tz, Action, Context, ListFilter, OutboxEntry, Processed, Reply, Stats, Store,
-    DEFAULT_AUTO_CLOSE_HOURS, DEFAULT_DUPLICATE_WINDOW_HOURS, FIRST_TICKET,
+    DEFAULT_AUTO_CLOSE_HOURS, DEFAULT_CACHE_MB, DEFAULT_DUPLICATE_WINDOW_HOURS, FIRST_TICKET,
 };

@@ -3,6 +3,7 @@
 mod classify;
 mod scale;
 mod serve;
+mod soak;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ pub enum BenchCommand {
     Serve(serve::ServeArgs),
     /// Fill a store with many tickets; report open time, list latency and disk size.
     Scale(scale::ScaleArgs),
+    /// Minutes at a fixed rate beside a slow-loris crowd and one chat whose send never answers.
+    Soak(soak::SoakArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -30,6 +33,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Classify { rules, seconds } => classify::run(rules, seconds),
         BenchCommand::Serve(args) => serve::run(args),
         BenchCommand::Scale(args) => scale::run(args),
+        BenchCommand::Soak(args) => soak::run(args),
     }
 }
 
@@ -39,6 +43,20 @@ pub fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// Bytes under `path`, recursively (a store's size on disk).
+pub fn dir_size(path: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Latency percentiles over microsecond samples (sorted in place).

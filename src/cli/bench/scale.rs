@@ -1,6 +1,6 @@
 //! `gongdan bench scale`: many tickets in one store; open time, list latency, disk size.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -11,7 +11,7 @@ use gongdan::message::InboundMessage;
 use gongdan::priority::Priority;
 use gongdan::ticket::{Action, ComplaintInput, Context as TicketContext, ListFilter, Store};
 
-use super::{peak_rss_mib, percentiles};
+use super::{dir_size, peak_rss_mib, percentiles};
 
 #[derive(Args)]
 pub struct ScaleArgs {
@@ -37,19 +37,6 @@ const CATEGORIES: &[(&str, &str)] = &[
     ("garbage", "环境卫生"),
     ("noise", "噪音扰民"),
 ];
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok())
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
 
 fn fill(store: &Store, tickets: u64, groups: u64) -> anyhow::Result<()> {
     let ctx = TicketContext::default();

@@ -39,7 +39,7 @@ pub struct ServeArgs {
 }
 
 /// Pre-built request bodies, picked by sequence number.
-struct Traffic {
+pub(super) struct Traffic {
     chatter: Vec<String>,
     complaints: Vec<String>,
     groups: u64,
@@ -47,7 +47,7 @@ struct Traffic {
 }
 
 impl Traffic {
-    fn from_rules(rules: &RuleSet, groups: u64, run: &str) -> Traffic {
+    pub(super) fn from_rules(rules: &RuleSet, groups: u64, run: &str) -> Traffic {
         let mut chatter = Vec::new();
         let mut complaints = Vec::new();
         for c in rules.categories() {
@@ -102,11 +102,11 @@ impl Traffic {
     }
 }
 
-struct RunResult {
-    ok: u64,
-    failed: u64,
+pub(super) struct RunResult {
+    pub(super) ok: u64,
+    pub(super) failed: u64,
     elapsed: Duration,
-    latencies_us: Vec<u64>,
+    pub(super) latencies_us: Vec<u64>,
 }
 
 impl RunResult {
@@ -194,7 +194,7 @@ async fn closed_loop(url: &str, traffic: Arc<Traffic>, connections: usize, secs:
 
 /// Open loop at a fixed rate; latency counts from the scheduled send time, so
 /// a stall shows up in the figures instead of silently lowering the rate.
-async fn fixed_rate(
+pub(super) async fn fixed_rate(
     url: &str,
     traffic: Arc<Traffic>,
     rate: u64,
@@ -254,13 +254,18 @@ async fn trivial_server() -> anyhow::Result<(u16, tokio::task::JoinHandle<()>)> 
 }
 
 /// `gongdan serve` as a child process, so its memory is measured alone.
-struct ServerProcess {
+pub(super) struct ServerProcess {
     child: std::process::Child,
-    port: u16,
+    pub(super) port: u16,
 }
 
 impl ServerProcess {
-    fn start(rules: &std::path::Path, data: &std::path::Path) -> anyhow::Result<ServerProcess> {
+    /// `env` adds or overrides `GONGDAN__...` settings.
+    pub(super) fn start(
+        rules: &std::path::Path,
+        data: &std::path::Path,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<ServerProcess> {
         // Ask the OS for a free port, then hand it to the child.
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -273,12 +278,13 @@ impl ServerProcess {
             .env("GONGDAN__RULES__WATCH", "false")
             .env("GONGDAN__ROLES__OFFICERS", r#"["generic:bench-officer"]"#)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .spawn()
             .context("cannot start `gongdan serve`")?;
         Ok(ServerProcess { child, port })
     }
 
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+    pub(super) async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let url = format!("http://127.0.0.1:{}/healthz", self.port);
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait()? {
@@ -295,13 +301,21 @@ impl ServerProcess {
         anyhow::bail!("`gongdan serve` did not answer /healthz within 10 s")
     }
 
-    fn peak_rss_mib(&self) -> Option<f64> {
+    pub(super) fn peak_rss_mib(&self) -> Option<f64> {
+        self.status_mib("VmHWM:")
+    }
+
+    pub(super) fn rss_mib(&self) -> Option<f64> {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(&self, field: &str) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
         Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
     }
 
-    async fn metric(&self, name: &str) -> f64 {
+    pub(super) async fn metric(&self, name: &str) -> f64 {
         let url = format!("http://127.0.0.1:{}/metrics", self.port);
         let Ok(resp) = reqwest::get(&url).await else {
             return 0.0;
@@ -314,7 +328,7 @@ impl ServerProcess {
     }
 
     /// SIGTERM: the server finishes in-flight requests and flushes.
-    fn stop(mut self) {
+    pub(super) fn stop(mut self) {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -344,7 +358,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         base.print("trivial axum handler (in-process)");
         trivial.abort();
 
-        let mut server = ServerProcess::start(&args.rules, &data.path().join("data"))?;
+        let mut server = ServerProcess::start(&args.rules, &data.path().join("data"), &[])?;
         server.wait_ready().await?;
         let url = format!("http://127.0.0.1:{}/webhook/generic", server.port);
         let mut ours = closed_loop(&url, traffic.clone(), args.connections, args.seconds).await;
