@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::org::Org;
 use crate::service::Service;
-use crate::ticket::{china_tz, Ticket};
+use crate::ticket::{china_tz, InquiryRecord, Ticket};
 
 /// What one scope did in one period.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +32,28 @@ pub struct Figures {
     pub avg_hours_to_resolve: Option<f64>,
     /// Mean rating of those resolved in the period that were rated.
     pub satisfaction: Option<f64>,
+    /// Questions answered from the knowledge base (解答问询), ticket-status ones included.
+    pub answered: usize,
+}
+
+/// 解答问询 in `scope` over `[from, to)`, for [`Figures::answered`].
+pub fn answered(
+    org: &Org,
+    inquiries: &[InquiryRecord],
+    scope: Option<usize>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> usize {
+    inquiries
+        .iter()
+        .filter(|q| q.outcome.is_answered() && q.at >= from && q.at < to)
+        .filter(|q| match scope {
+            None => true,
+            Some(unit) => org
+                .community_of(&q.platform, &q.group_id, None)
+                .is_some_and(|c| org.within(c, unit)),
+        })
+        .count()
 }
 
 /// Whether a ticket belongs to `scope` (a unit index; `None`: everything).
@@ -102,12 +124,13 @@ impl Figures {
                 .join("、")
         };
         format!(
-            "【昨日工单】{scope} {}\n收到 {} 件，办结 {} 件（按时 {} 件），超时 {} 件\n在办：{open}\n平均办结用时 {}，满意度 {}",
+            "【昨日工单】{scope} {}\n收到 {} 件，办结 {} 件（按时 {} 件），超时 {} 件{}\n在办：{open}\n平均办结用时 {}，满意度 {}",
             day.format("%m月%d日"),
             self.received,
             self.resolved,
             self.on_time,
             self.overdue,
+            self.answered_clause(),
             self.avg_hours_to_resolve
                 .map_or("—".to_string(), |h| format!("{h:.1} 小时")),
             self.satisfaction_label(),
@@ -117,13 +140,23 @@ impl Figures {
     /// The city reports' sentence.
     pub fn monthly_text(&self, scope: &str, label: &str) -> String {
         format!(
-            "【{label}工单】{scope}：收到反映 {} 件，办结 {} 件，按时办结率 {}，满意度 {}",
+            "【{label}工单】{scope}：收到反映 {} 件，办结 {} 件{}，按时办结率 {}，满意度 {}",
             self.received,
             self.resolved,
+            self.answered_clause(),
             self.on_time_rate()
                 .map_or("—".to_string(), |r| format!("{r:.0}%")),
             self.satisfaction_label(),
         )
+    }
+
+    /// `，解答问询 N 件`, or nothing when none were answered.
+    fn answered_clause(&self) -> String {
+        if self.answered == 0 {
+            String::new()
+        } else {
+            format!("，解答问询 {} 件", self.answered)
+        }
     }
 
     fn satisfaction_label(&self) -> String {
@@ -211,7 +244,10 @@ pub async fn send_due(
         return Ok(Some(0));
     }
     let store = service.store().clone();
-    let tickets = tokio::task::spawn_blocking(move || store.all_tickets()).await??;
+    let (tickets, inquiries) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::ticket::StoreError>((store.all_tickets()?, store.inquiries()?))
+    })
+    .await??;
     let yesterday = today.pred_opt().unwrap_or(today);
     let (from, to) = (day_start(yesterday), day_start(today));
     let month_start = today.with_day(1).unwrap_or(today);
@@ -223,19 +259,17 @@ pub async fn send_due(
         let Some(staff) = &unit.staff_group else {
             continue;
         };
+        let mut day = figures(&org, &tickets, Some(i), from, to);
+        day.answered = answered(&org, &inquiries, Some(i), from, to);
         let mut texts = vec![(
             format!("digest:{}:{today}", unit.name),
-            figures(&org, &tickets, Some(i), from, to).daily_text(&unit.name, yesterday),
+            day.daily_text(&unit.name, yesterday),
         )];
         if today.day() == 1 && cfg.monthly {
             let label = format!("{}月", last_month.month());
-            let f = figures(
-                &org,
-                &tickets,
-                Some(i),
-                day_start(last_month),
-                day_start(month_start),
-            );
+            let (from, to) = (day_start(last_month), day_start(month_start));
+            let mut f = figures(&org, &tickets, Some(i), from, to);
+            f.answered = answered(&org, &inquiries, Some(i), from, to);
             texts.push((
                 format!("monthly:{}:{}", unit.name, last_month.format("%Y-%m")),
                 f.monthly_text(&unit.name, &label),
@@ -291,5 +325,52 @@ pub async fn run(service: Arc<Service>) {
             Ok(()) = jumps.changed() => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::InquiryOutcome;
+
+    #[test]
+    fn answered_questions_count_in_the_digest_and_only_in_their_period() {
+        let q = |at: &str, outcome| InquiryRecord {
+            at: at.parse().unwrap(),
+            platform: "generic".into(),
+            group_id: "g1".into(),
+            sender_id: "u1".into(),
+            text: "请问旧沙发放哪".into(),
+            outcome,
+            entry: Some("bulky_waste".into()),
+            ticket: None,
+        };
+        let asked = [
+            q("2026-03-01T02:00:00Z", InquiryOutcome::Answered),
+            q("2026-03-01T03:00:00Z", InquiryOutcome::TicketStatus),
+            q("2026-03-01T04:00:00Z", InquiryOutcome::Unanswered),
+            q("2026-03-02T04:00:00Z", InquiryOutcome::Answered),
+        ];
+        let (from, to) = (
+            "2026-03-01T00:00:00Z".parse().unwrap(),
+            "2026-03-02T00:00:00Z".parse().unwrap(),
+        );
+        let n = answered(&Org::default(), &asked, None, from, to);
+        assert_eq!(n, 2);
+        let f = Figures {
+            answered: n,
+            ..Figures::default()
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert!(f
+            .daily_text("阳光社区", day)
+            .contains("超时 0 件，解答问询 2 件"));
+        assert!(f
+            .monthly_text("阳光社区", "3月")
+            .contains("办结 0 件，解答问询 2 件，"));
+        // None answered: the digest reads as before.
+        assert!(!Figures::default()
+            .daily_text("阳光社区", day)
+            .contains("解答问询"));
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view and the code map.
 
+pub mod answer;
 pub mod auto_close;
 pub mod classify;
 pub mod clock;

@@ -13,8 +13,11 @@ const LATENCY_BUCKETS: [f64; 10] = [
 
 #[derive(Default)]
 pub struct Metrics {
-    /// (platform, outcome) → count. Outcomes: ticket, joined, command, chatter, duplicate, rejected.
+    /// (platform, outcome) → count. Outcomes: ticket, joined, command, answered
+    /// (a question answered, 解答问询), unanswered (a question logged for admins), chatter, duplicate, rejected.
     messages: Mutex<BTreeMap<(String, String), u64>>,
+    /// knowledge-base entry (or `ticket_status`) → questions answered (解答问询).
+    inquiries_answered: Mutex<BTreeMap<String, u64>>,
     /// category → tickets opened.
     tickets_created: Mutex<BTreeMap<String, u64>>,
     /// result (`ok` / `error`) → reloads.
@@ -40,6 +43,10 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 impl Metrics {
     pub fn message(&self, platform: &str, outcome: &str) {
         bump(&self.messages, (platform.to_string(), outcome.to_string()));
+    }
+
+    pub fn inquiry_answered(&self, entry: &str) {
+        bump(&self.inquiries_answered, entry.to_string());
     }
 
     pub fn ticket_created(&self, category: &str) {
@@ -128,6 +135,22 @@ impl Metrics {
             writeln!(
                 out,
                 "gongdan_tickets_created_total{{category=\"{cat}\"}} {n}"
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP gongdan_inquiries_answered_total Questions answered (解答问询), by knowledge-base entry."
+        )?;
+        writeln!(out, "# TYPE gongdan_inquiries_answered_total counter")?;
+        for (entry, n) in self
+            .inquiries_answered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            writeln!(
+                out,
+                "gongdan_inquiries_answered_total{{entry=\"{entry}\"}} {n}"
             )?;
         }
         writeln!(

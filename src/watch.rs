@@ -16,8 +16,11 @@ pub struct Fingerprint(Vec<(PathBuf, u64, Option<SystemTime>)>);
 
 pub fn fingerprint(dir: &Path) -> Fingerprint {
     let mut files = vec![dir.join("global.toml"), dir.join("dict.txt")];
-    if let Ok(rd) = std::fs::read_dir(dir.join("categories")) {
-        files.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+    // The knowledge base is checked against the categories, so it reloads with them.
+    for sub in ["categories", "answers"] {
+        if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
+            files.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+        }
     }
     let mut out: Vec<_> = files
         .into_iter()

@@ -260,6 +260,9 @@ async fn a_reload_that_drops_a_category_with_open_tickets_needs_force() {
     let root = tempfile::tempdir().unwrap();
     let config = test_config(root.path());
     let rules_dir = config.rules.dir.clone();
+    // About categories only: the knowledge base links answers to `dog`, and a
+    // forced removal with those links left in place fails on them (file:line).
+    std::fs::remove_dir_all(rules_dir.join("answers")).unwrap();
     let app = spawn_app(config).await;
     let (_, body) = app.say("m1", "zhang", "草坪上全是狗屎没人清理").await;
     let id = body["ticket"].as_u64().expect("a dog ticket");

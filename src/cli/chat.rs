@@ -152,9 +152,21 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
             timestamp: Some(service.clock().now().timestamp()),
             reply_handle: None,
         };
+        let (platform, message_id) = (msg.platform.clone(), msg.message_id.clone());
         let answer = runtime.block_on(service.handle(msg))?;
         if answer.replies.is_empty() {
-            writeln!(out, "  (no reply: not a complaint or command)")?;
+            let logged = service
+                .store()
+                .inquiry(&platform, &message_id)?
+                .is_some_and(|q| q.outcome == gongdan::ticket::InquiryOutcome::Unanswered);
+            if logged {
+                writeln!(
+                    out,
+                    "  (no reply: a question no answer covers; logged for `gongdan rules unanswered`)"
+                )?;
+            } else {
+                writeln!(out, "  (no reply: not a complaint or command)")?;
+            }
         }
         print_replies(&mut out, &args.group, answer)?;
     }

@@ -1,4 +1,4 @@
-//! `gongdan rules check`, `rules reload`, `rules corrections` and `gongdan eval`.
+//! `gongdan rules check`, `rules reload`, `rules corrections`, `rules unanswered` and `gongdan eval`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,10 +8,11 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use clap::{Args, Subcommand};
+use gongdan::answer::{eval as answer_eval, KnowledgeBase};
 use gongdan::config::Config;
 use gongdan::eval;
-use gongdan::rules::{held_out, RuleSet, Training};
-use gongdan::ticket::{china_tz, correction};
+use gongdan::rules::{held_out, RuleErrors, RuleSet, Training};
+use gongdan::ticket::{china_tz, correction, inquiry};
 
 #[derive(Subcommand)]
 pub enum RulesCommand {
@@ -47,6 +48,20 @@ pub enum RulesCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Export the city-management questions no knowledge-base entry answered
+    /// as `time<TAB>platform<TAB>group<TAB>text` (China time, oldest first,
+    /// phones masked), so admins see which entry to write next.
+    Unanswered {
+        /// Only questions from this day on (YYYY-MM-DD, China time).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Data directory (default: the config's storage.data_dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Config file to read storage.data_dir from.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -63,6 +78,20 @@ pub struct EvalArgs {
     /// to see what the model adds.
     #[arg(long)]
     no_model: bool,
+    /// The file is a labelled questions file (`entry_id<TAB>text`, `none`,
+    /// `ticket_status`): measure the knowledge base in `rules/answers/`.
+    #[arg(long)]
+    answers: bool,
+}
+
+fn print_errors(dir: &std::path::Path, errors: &RuleErrors) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    for e in errors.iter() {
+        writeln!(out, "{e}")?;
+    }
+    out.flush()?;
+    eprintln!("{}: {} problem(s)", dir.display(), errors.len());
+    Ok(ExitCode::FAILURE)
 }
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
@@ -78,12 +107,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
             config,
         } => {
             let (_, store) = super::tickets::open_store(data, config.as_deref())?;
-            let since = since.and_then(|d| {
-                d.and_time(NaiveTime::MIN)
-                    .and_local_timezone(china_tz())
-                    .single()
-                    .map(|t| t.with_timezone(&Utc))
-            });
+            let since = since.and_then(china_midnight);
             let corrections = store.corrections(since)?;
             let mut out = std::io::stdout().lock();
             out.write_all(correction::to_tsv(&corrections).as_bytes())?;
@@ -94,6 +118,13 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             match RuleSet::load(&dir) {
                 Ok(rules) => {
+                    let kb = match KnowledgeBase::load(&rules) {
+                        Ok(kb) => kb,
+                        Err(errors) => return print_errors(&dir, &errors),
+                    };
+                    let entries = kb.entries();
+                    let kb_examples: usize = entries.iter().map(|e| e.examples.len()).sum();
+                    let kb_counter: usize = entries.iter().map(|e| e.counter_examples.len()).sum();
                     let cats = rules.categories();
                     let examples: usize = cats.iter().map(|c| c.examples.len()).sum();
                     let counter: usize =
@@ -101,27 +132,61 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                             + rules.global_counter_examples().len();
                     writeln!(
                         std::io::stdout().lock(),
-                        "{}: OK: {} categories, {} examples and {} counter-examples pass ({} ms)",
+                        "{}: OK: {} categories, {} examples and {} counter-examples pass; \
+                         {} answers, {} examples and {} counter-examples pass ({} ms)",
                         dir.display(),
                         cats.len(),
                         examples,
                         counter,
+                        entries.len(),
+                        kb_examples,
+                        kb_counter,
                         started.elapsed().as_millis()
                     )?;
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(errors) => {
-                    let mut out = std::io::stdout().lock();
-                    for e in errors.iter() {
-                        writeln!(out, "{e}")?;
-                    }
-                    out.flush()?;
-                    eprintln!("{}: {} problem(s)", dir.display(), errors.len());
-                    Ok(ExitCode::FAILURE)
-                }
+                Err(errors) => print_errors(&dir, &errors),
             }
         }
+        RulesCommand::Unanswered {
+            since,
+            data,
+            config,
+        } => {
+            let (_, store) = super::tickets::open_store(data, config.as_deref())?;
+            let questions = store.unanswered(since.and_then(china_midnight))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(inquiry::to_tsv(&questions).as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The first instant of `day` in China time, as UTC.
+fn china_midnight(day: NaiveDate) -> Option<chrono::DateTime<Utc>> {
+    day.and_time(NaiveTime::MIN)
+        .and_local_timezone(china_tz())
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn eval_answers(args: &EvalArgs, rules: &RuleSet, text: &str) -> anyhow::Result<ExitCode> {
+    let kb = KnowledgeBase::load(rules).map_err(|errors| {
+        anyhow::anyhow!("answers in {} do not load:\n{errors}", args.rules.display())
+    })?;
+    let samples = match answer_eval::parse_questions(text, &kb) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{}:{e}", args.file.display());
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let report = answer_eval::evaluate_answers(rules, &kb, &samples);
+    write!(std::io::stdout().lock(), "{report}")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -139,6 +204,9 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
+    if args.answers {
+        return eval_answers(&args, &rules, &text);
+    }
     let samples = match eval::parse_tsv(&text, &rules) {
         Ok(mut s) => {
             if args.holdout {

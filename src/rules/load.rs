@@ -279,7 +279,7 @@ fn describe(got: &crate::classify::Classification) -> String {
     }
 }
 
-pub(super) fn read_toml<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     errors: &mut Vec<RuleError>,
 ) -> Option<(String, T)> {
@@ -613,7 +613,7 @@ fn counted_repeat(hir: &Hir) -> u64 {
     }
 }
 
-fn compile_regex(source: &str) -> Result<Regex, String> {
+pub(crate) fn compile_regex(source: &str) -> Result<Regex, String> {
     if source.is_empty() {
         return Err("regex is empty".to_string());
     }

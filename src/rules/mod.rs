@@ -21,6 +21,7 @@ use jieba_rs::Jieba;
 use regex::Regex;
 
 pub use error::{line_of, RuleError, RuleErrors};
+pub(crate) use load::{compile_regex, read_toml};
 pub use model::held_out;
 pub(crate) use model::{Model, Vote};
 

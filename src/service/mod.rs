@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use tokio::sync::{watch, Notify};
 
+use crate::answer::{self, KnowledgeBase};
 use crate::classify::classify;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,11 +25,13 @@ use crate::rules::{RuleErrors, RuleSet};
 use crate::sla::Policy;
 use crate::store_slot::StoreSlot;
 use crate::ticket::{
-    Action, CategoryInfo, Command, ComplaintInput, Context, ListFilter, Processed, Role, Roles,
-    Status, Store, StoreError,
+    Action, CategoryInfo, Command, ComplaintInput, Context, Inquiry, ListFilter, Processed, Role,
+    Roles, Status, Store, StoreError,
 };
 use crate::writer::Writer;
+use questions::{complaint_from, load_answers};
 
+mod questions;
 mod timers;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,8 @@ pub const AUTO_CLOSE_ACTOR: &str = "gongdan";
 pub struct Service {
     config: Config,
     rules: RwLock<Arc<RuleSet>>,
+    /// 问询答复: loaded and swapped together with `rules`.
+    answers: RwLock<Arc<KnowledgeBase>>,
     context: RwLock<Arc<Context>>,
     /// `org.toml` as last loaded without errors; swapped whole on reload.
     org: RwLock<Arc<Org>>,
@@ -118,7 +123,7 @@ impl Service {
 
     /// [`Service::open`] on another clock (`gongdan chat` and tests jump it).
     pub fn open_with_clock(config: Config, clock: Clock) -> Result<Service, ServiceError> {
-        let rules = load_rules(&config.rules.dir)?;
+        let (rules, answers) = load_rules(&config.rules.dir)?;
         let org = load_org(&config)?;
         let sla = Arc::new(Policy::from_config(&config.sla)?);
         let store = Arc::new(StoreSlot::open(
@@ -131,6 +136,7 @@ impl Service {
         let (shutdown, _) = watch::channel(false);
         Ok(Service {
             rules: RwLock::new(Arc::new(rules)),
+            answers: RwLock::new(Arc::new(answers)),
             context: RwLock::new(Arc::new(context)),
             org: RwLock::new(org),
             sla,
@@ -178,6 +184,13 @@ impl Service {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    pub fn answers(&self) -> Arc<KnowledgeBase> {
+        self.answers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn context(&self) -> Arc<Context> {
         self.context
             .read()
@@ -223,10 +236,11 @@ impl Service {
                 })))
             }
             parsed @ Some(_) => Action::from_parse(parsed),
-            None => self
-                .classify_blocking(msg.text.clone(), false)
-                .await?
-                .map(Action::Complaint),
+            None => {
+                let service = Arc::clone(self);
+                let msg = msg.clone();
+                tokio::task::spawn_blocking(move || service.complaint_or_question(&msg)).await?
+            }
         };
         let Some(action) = action else {
             self.metrics.message(&platform, "chatter");
@@ -235,6 +249,23 @@ impl Service {
         let action = self.unless_repeated(&msg, action);
         let category = match &action {
             Action::Complaint(c) => Some(c.category.clone()),
+            _ => None,
+        };
+        // A status question with no ticket to ask after files its complaint.
+        let status_fallback = match &action {
+            Action::Inquiry(Inquiry::TicketStatus {
+                otherwise: Some(c), ..
+            }) => Some(c.category.clone()),
+            _ => None,
+        };
+        let question = match &action {
+            Action::Inquiry(Inquiry::Unanswered) => Some(("unanswered", None)),
+            Action::Inquiry(Inquiry::TicketStatus { .. }) => {
+                Some(("answered", Some(answer::STATUS_LABEL.to_string())))
+            }
+            Action::Inquiry(Inquiry::Answered { entry, .. }) => {
+                Some(("answered", Some(entry.clone())))
+            }
             _ => None,
         };
         let processed: Processed = self.writer.process(msg, action, self.context()).await??;
@@ -246,7 +277,21 @@ impl Service {
                 "ticket"
             }
             (Some(_), false, false) => "joined",
-            (None, false, _) => "command",
+            (None, false, true) if status_fallback.is_some() => {
+                if let Some(cat) = &status_fallback {
+                    self.metrics.ticket_created(cat);
+                }
+                "ticket"
+            }
+            (None, false, _) => match question {
+                Some((outcome, entry)) => {
+                    if let Some(entry) = entry {
+                        self.metrics.inquiry_answered(&entry);
+                    }
+                    outcome
+                }
+                None => "command",
+            },
         };
         self.metrics.message(&platform, outcome);
         if !processed.duplicate_delivery && !processed.replies.is_empty() {
@@ -426,28 +471,11 @@ impl Service {
         let started = Instant::now();
         let c = classify(&rules, text);
         self.metrics.classify_latency(started.elapsed());
-        let missed = c.category.is_none();
-        let id = match (&c.category, insist) {
-            (Some(id), _) => id.as_str(),
-            (None, true) => c.candidates.first()?.category.as_ref(),
-            (None, false) => return None,
-        };
-        let cat = rules.category(id)?;
-        Some(ComplaintInput {
-            category: cat.id.clone(),
-            category_name: cat.name.clone(),
-            department: cat.department.clone(),
-            priority: c.priority.max(cat.priority),
-            sla_hours: cat.sla_hours,
-            location: c
-                .location
-                .or_else(|| crate::classify::locate(&rules, &crate::classify::normalize(text))),
-            tokens: c.tokens,
-            reply_template: cat.reply.clone(),
-            missed,
-        })
+        complaint_from(&rules, text, c, insist)
     }
+}
 
+impl Service {
     /// `#重载规则` from chat: admins only; the answer carries the errors.
     async fn reload_action(&self, msg: &InboundMessage, allow_removed: bool) -> Action {
         if self.role_of(msg) != Role::Admin {
@@ -553,12 +581,8 @@ impl Service {
         let dir = self.config.rules.dir.clone();
         let (old, store) = (self.rules(), self.store());
         let loaded = tokio::task::spawn_blocking(move || {
-            let rules = load_rules(&dir)?;
+            let rules = load_categories(&dir)?;
             let removed = removed_categories(&old, &rules, &store)?;
-            Ok::<_, ServiceError>((rules, removed))
-        })
-        .await?;
-        let loaded = loaded.and_then(|(rules, removed)| {
             for r in &removed {
                 tracing::warn!(
                     category = %r.id,
@@ -568,14 +592,17 @@ impl Service {
                     "reload removes a category that has open tickets"
                 );
             }
-            if removed.is_empty() || allow_removed {
-                Ok(rules)
-            } else {
-                Err(ServiceError::RemovedCategories(removed))
+            if !removed.is_empty() && !allow_removed {
+                return Err(ServiceError::RemovedCategories(removed));
             }
-        });
+            // After the removal check, so a refused removal says so first;
+            // answers linked to a removed category then fail with file:line.
+            let answers = load_answers(&dir, &rules)?;
+            Ok((rules, answers))
+        })
+        .await?;
         match loaded {
-            Ok(rules) => {
+            Ok((rules, answers)) => {
                 let summary = ReloadSummary {
                     categories: rules.categories().len(),
                     examples: rules
@@ -586,6 +613,7 @@ impl Service {
                 };
                 let context = build_context(&self.config, &rules, &self.org(), &self.sla);
                 *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+                *self.answers.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(answers);
                 *self.context.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(context);
                 self.metrics.rule_reload(true);
                 tracing::info!(categories = summary.categories, "rules reloaded");
@@ -644,7 +672,14 @@ fn removed_categories(
     Ok(out)
 }
 
-fn load_rules(dir: &Path) -> Result<RuleSet, ServiceError> {
+/// The rule set and the knowledge base checked against it: both or neither.
+fn load_rules(dir: &Path) -> Result<(RuleSet, KnowledgeBase), ServiceError> {
+    let rules = load_categories(dir)?;
+    let answers = load_answers(dir, &rules)?;
+    Ok((rules, answers))
+}
+
+fn load_categories(dir: &Path) -> Result<RuleSet, ServiceError> {
     RuleSet::load(dir).map_err(|errors| ServiceError::Rules {
         dir: dir.display().to_string(),
         errors,

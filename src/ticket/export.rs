@@ -176,6 +176,9 @@ pub fn stats_text(s: &Stats) -> String {
         let fixes = counts(&s.corrections_by_category);
         out.push_str(&format!("\n人工纠正分类：{fixes}"));
     }
+    if s.inquiries_answered > 0 {
+        out.push_str(&format!("\n解答问询 {} 件", s.inquiries_answered));
+    }
     out
 }
 

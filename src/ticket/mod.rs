@@ -14,6 +14,7 @@ pub mod correction;
 pub mod duplicate;
 mod error;
 pub mod export;
+pub mod inquiry;
 pub mod model;
 pub mod record;
 pub mod reply;
@@ -23,6 +24,7 @@ pub mod workflow;
 pub use command::{help_text, Command, CommandError, ListScope, Period};
 pub use correction::{Correction, CorrectionKind};
 pub use error::StoreError;
+pub use inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 pub use model::{
     CategoryInfo, ComplaintInput, Event, EventKind, FollowUp, Person, Priority, Revisit, Role,
     Roles, SlaState, Status, Ticket, TicketId, TicketIdError, UNCLASSIFIED_ID, UNCLASSIFIED_NAME,

@@ -40,6 +40,7 @@ pub const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ("denied_role", "抱歉，{command} 仅限{role}使用。"),
     ("denied_reporter", "抱歉，只有工单 {ticket} 的反映人可以{action}。"),
     ("not_in_group", "工单 {ticket} 不是在本群反映的，请在原群查询。"),
+    ("no_open_ticket", "没有查到您在本群反映、尚未结案的工单。要反映问题，直接说明情况即可，或发送 #投诉 内容；发送 #列表 我的 可查看您反映过的工单。"),
     ("unknown_category", "没有找到类别「{note}」。可用类别：{categories}"),
     ("merge_self", "不能把工单 {ticket} 合并到它自己。"),
     ("merge_target_closed", "目标工单 {target} {status}，不能合并到它。请先 #重开 {target_number}。"),

@@ -16,6 +16,7 @@
 //! | `group_moves` | platform ++ 0x00 ++ group_id                | the id it lives under now |
 //! | `group_aliases`| platform ++ 0x00 ++ later id               | the group_id it stands for|
 //! | `corrections` | unix seconds (u64) ++ unique id (u64)       | [`Correction`]            |
+//! | `inquiries`   | platform ++ 0x00 ++ message_id              | [`InquiryRecord`] (咨询)  |
 //!
 //! A group that changes id (a Telegram group upgraded to a supergroup) keeps
 //! the id it was first seen under: its tickets and replies stay filed there,
@@ -36,6 +37,7 @@ use super::apply::{self, Plan};
 use super::command::{Command, CommandError, Period};
 use super::correction::Correction;
 use super::error::StoreError;
+use super::inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 use super::model::{CategoryInfo, ComplaintInput, Event, Roles, Status, Ticket, TicketId};
 use super::record::{self, OTHER_VERSION};
 use super::reply::mask_phones;
@@ -81,6 +83,8 @@ pub enum Action {
     /// Record the delivery and do nothing: a help or error reply the sender
     /// was just given (see `crate::reply_limit`).
     Silent,
+    /// A question, not a complaint: answered (or logged), never a ticket.
+    Inquiry(Inquiry),
 }
 
 impl Action {
@@ -237,6 +241,8 @@ pub struct Stats {
     /// Corrections (`#改类`, `#投诉` the classifier missed, `#非投诉`) made
     /// in the period, by the label they gave, most first.
     pub corrections_by_category: Vec<(String, usize)>,
+    /// Questions answered in the period (解答问询), status questions included.
+    pub inquiries_answered: usize,
     pub avg_rating: Option<f64>,
     pub avg_resolve_hours: Option<f64>,
 }
@@ -354,6 +360,7 @@ pub struct Store {
     group_aliases: Tree,
     /// What officers and residents corrected, to learn from.
     corrections: Tree,
+    inquiries: Tree,
     /// Serialises `process`. sled transactions cannot scan ranges, and
     /// duplicate detection and event numbering must scan, so planning happens
     /// outside the transaction under this lock and the transaction only writes.
@@ -406,6 +413,7 @@ impl Store {
             group_moves: db.open_tree("group_moves")?,
             group_aliases: db.open_tree("group_aliases")?,
             corrections: db.open_tree("corrections")?,
+            inquiries: db.open_tree("inquiries")?,
             db,
             write_lock: Arc::new(Mutex::new(())),
             failing_removals: Arc::default(),
@@ -507,6 +515,11 @@ impl Store {
             key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
             correction_ops.push((key, record::encode(OTHER_VERSION, c)?));
         }
+        // Keyed by the delivery: one question, one record.
+        let inquiry_bytes = match &plan.inquiry {
+            Some(rec) => Some(record::encode(OTHER_VERSION, rec)?),
+            None => None,
+        };
         // The one place where text leaves for a group: every outbox row and
         // every inline webhook answer is this list, so it is masked here and
         // only here, whatever kind of reply (an echoed command error, a
@@ -539,8 +552,9 @@ impl Store {
             &self.meta,
             &self.outbox,
             &self.corrections,
+            &self.inquiries,
         );
-        let result = trees.transaction(|(tk, ev, st, ca, gr, cr, pr, me, ob, co)| {
+        let result = trees.transaction(|(tk, ev, st, ca, gr, cr, pr, me, ob, co, iq)| {
             if pr.get(pkey)?.is_some() {
                 return abort(TxAbort::AlreadyProcessed);
             }
@@ -571,6 +585,9 @@ impl Store {
             }
             for (key, bytes) in &correction_ops {
                 co.insert(key.as_slice(), bytes.as_slice())?;
+            }
+            if let Some(bytes) = &inquiry_bytes {
+                iq.insert(pkey, bytes.as_slice())?;
             }
             let mut next = me.get(NEXT_OUTBOX)?.and_then(|b| be_u64(&b)).unwrap_or(1);
             for (r, reply) in plan.replies.iter().zip(&replies) {
@@ -808,6 +825,43 @@ impl Store {
         Ok(out)
     }
 
+    /// The 咨询 record one delivery left, if it was a question.
+    pub fn inquiry(
+        &self,
+        platform: &str,
+        message_id: &str,
+    ) -> Result<Option<InquiryRecord>, StoreError> {
+        self.inquiries
+            .get(keys::processed(platform, message_id))?
+            .map(|v| record::decode_v1("inquiries", &v))
+            .transpose()
+    }
+
+    /// Questions no entry answered, from `since` on, oldest first.
+    pub fn unanswered(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<InquiryRecord>, StoreError> {
+        Ok(self
+            .inquiries()?
+            .into_iter()
+            .filter(|q| q.outcome == InquiryOutcome::Unanswered)
+            .filter(|q| since.is_none_or(|s| q.at >= s))
+            .collect())
+    }
+
+    /// Every recorded question (咨询), oldest first.
+    pub fn inquiries(&self) -> Result<Vec<InquiryRecord>, StoreError> {
+        let mut all = self
+            .inquiries
+            .iter()
+            .values()
+            .map(|v| record::decode_v1::<InquiryRecord>("inquiries", &v?))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by_key(|q| q.at);
+        Ok(all)
+    }
+
     /// Every ticket, oldest first.
     pub fn all_tickets(&self) -> Result<Vec<Ticket>, StoreError> {
         self.tickets
@@ -842,6 +896,7 @@ impl Store {
             overdue_now: 0,
             by_category: Vec::new(),
             by_status: Vec::new(),
+            inquiries_answered: 0,
             avg_rating: None,
             avg_resolve_hours: None,
             corrections_by_category: Vec::new(),
@@ -875,6 +930,11 @@ impl Store {
                     ratings += u64::from(r);
                     rating_n += 1;
                 }
+            }
+        }
+        for rec in self.inquiries()? {
+            if rec.outcome.is_answered() && in_period(Some(rec.at)) {
+                s.inquiries_answered += 1;
             }
         }
         s.by_category = by_cat.into_iter().collect();

@@ -187,6 +187,16 @@ pub fn copy_rules(to: &Path) -> PathBuf {
         let p = e.unwrap().path();
         std::fs::copy(&p, dst.join("categories").join(p.file_name().unwrap())).unwrap();
     }
+    // The knowledge base (rules/answers/*.toml), without its eval folder.
+    if src.join("answers").is_dir() {
+        std::fs::create_dir_all(dst.join("answers")).unwrap();
+        for e in std::fs::read_dir(src.join("answers")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                std::fs::copy(&p, dst.join("answers").join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
     dst
 }
 

@@ -4,6 +4,8 @@
 //! store then commits the plan in one transaction. Keeping the decisions here
 //! and the bytes in `store.rs` means every rule can be read in one place.
 
+mod questions;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,6 +15,7 @@ use super::correction::{Correction, CorrectionKind, NOT_A_COMPLAINT};
 use super::duplicate;
 use super::error::StoreError;
 use super::export::{ticket_brief, ticket_line};
+use super::inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 use super::model::{
     ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
     UNCLASSIFIED_NAME,
@@ -56,6 +59,8 @@ pub(crate) struct Plan {
     pub meta: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// Labels people gave that the classifier missed.
     pub corrections: Vec<Correction>,
+    /// A question's 咨询 record, written with the delivery.
+    pub inquiry: Option<InquiryRecord>,
 }
 
 pub(crate) fn plan(
@@ -84,6 +89,7 @@ pub(crate) fn plan(
         Action::Sla(id) => p.sla_step(*id)?,
         Action::Recheck(id) => p.recheck_due(*id)?,
         Action::Silent => {}
+        Action::Inquiry(q) => p.inquiry(q)?,
     }
     Ok(p.finish())
 }
