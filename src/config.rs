@@ -71,6 +71,10 @@ pub struct SlaConfig {
     pub holidays: Option<PathBuf>,
     /// Per-priority `sla_hours` that replace the category's (`urgent = 4`).
     pub priority_hours: BTreeMap<String, u32>,
+    /// Per-level time once a ticket has risen there (`street = 24`): the
+    /// hours that level has before the ticket rises again. Unset levels get
+    /// the ticket's own `sla_hours`.
+    pub level_hours: BTreeMap<String, u32>,
     /// The owner is reminded at this share of the time (percent).
     pub remind_percent: u32,
     /// How often the timer looks, besides when the clock jumps.
@@ -93,6 +97,7 @@ impl Default for SlaConfig {
             work_end: "18:00".into(),
             holidays: None,
             priority_hours: BTreeMap::new(),
+            level_hours: BTreeMap::new(),
             remind_percent: 75,
             check_every_secs: 60,
         }
@@ -714,6 +719,28 @@ impl Config {
             if crate::priority::Priority::parse(key).is_none() {
                 return Err(ConfigError::Invalid(format!(
                     "sla.priority_hours: {key:?} is not a priority (low, normal, high, urgent)"
+                )));
+            }
+        }
+        for (key, hours) in &self.sla.level_hours {
+            match crate::org::Level::parse(key) {
+                Some(crate::org::Level::Community) => {
+                    return Err(ConfigError::Invalid(
+                        "sla.level_hours: the community's time is the category's sla_hours \
+                         (set [sla.priority_hours] to change it); set street, district or city"
+                            .into(),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    return Err(ConfigError::Invalid(format!(
+                        "sla.level_hours: {key:?} is not a level above the community (street, district, city)"
+                    )))
+                }
+            }
+            if !(1..=8760).contains(hours) {
+                return Err(ConfigError::Invalid(format!(
+                    "sla.level_hours.{key} must be between 1 and 8760 hours"
                 )));
             }
         }

@@ -81,6 +81,7 @@ pub enum CommandKind {
     Recheck,
     RecheckPass,
     RecheckFound,
+    Revisit,
 }
 
 /// One row of the command table.
@@ -403,6 +404,16 @@ pub const COMMANDS: &[CommandDef] = &[
         "#复查发现 1024 又堆满了",
         "复查发现问题反弹，工单重开并记为反复发生"
     ),
+    def!(
+        Revisit,
+        &["回访"],
+        &["revisit"],
+        TicketText,
+        Officer,
+        "#回访 工单号 满意|不满意 [说明]",
+        "#回访 1024 不满意 夜里又堆上了",
+        "登记二次回访结果（负责回访的领导）：满意则回访结束，不满意则工单重开"
+    ),
 ];
 
 /// What `#列表` lists.
@@ -483,6 +494,8 @@ pub enum Command {
     Recheck(TicketId, u32),
     RecheckPass(TicketId),
     RecheckFound(TicketId, String),
+    /// `#回访 N 满意|不满意 说明`: the 回访 task's result (true: satisfied).
+    Revisit(TicketId, bool, Option<String>),
 }
 
 /// Why a command could not be parsed. The `Display` text is the Chinese reply.
@@ -570,6 +583,7 @@ impl Command {
             Command::Recheck(..) => CommandKind::Recheck,
             Command::RecheckPass(_) => CommandKind::RecheckPass,
             Command::RecheckFound(..) => CommandKind::RecheckFound,
+            Command::Revisit(..) => CommandKind::Revisit,
         }
     }
 
@@ -601,6 +615,7 @@ impl Command {
             | Command::Recheck(t, _)
             | Command::RecheckPass(t)
             | Command::RecheckFound(t, _)
+            | Command::Revisit(t, _, _)
             | Command::NotComplaint(t) => Some(*t),
             Command::Help(_)
             | Command::List(_)
@@ -720,6 +735,20 @@ fn parse_wait(text: &str) -> Option<u32> {
     (1..=366 * 24).contains(&hours).then_some(hours)
 }
 
+/// `满意` → true, `不满意` → false (a trailing `，` or `。` is allowed).
+fn parse_satisfaction(word: &str) -> Option<bool> {
+    let w = to_halfwidth(word);
+    match w
+        .trim_end_matches([',', '，', '。', '.', ':', '：'])
+        .to_lowercase()
+        .as_str()
+    {
+        "满意" | "基本满意" | "非常满意" | "satisfied" | "ok" => Some(true),
+        "不满意" | "很不满意" | "unsatisfied" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 fn parse_rating(word: &str) -> Option<u8> {
     let w = word.trim_end_matches(['星', '分']);
     let n = match w {
@@ -808,6 +837,11 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Note => Command::Note(id, text),
                 K::Recheck => Command::Recheck(id, parse_wait(&text).ok_or_else(|| usage(def))?),
                 K::RecheckFound => Command::RecheckFound(id, text),
+                K::Revisit => {
+                    let (word, note) = split_first(&text);
+                    let satisfied = parse_satisfaction(word).ok_or_else(|| usage(def))?;
+                    Command::Revisit(id, satisfied, optional_text(note))
+                }
                 _ => return Err(usage(def)),
             }
         }

@@ -632,6 +632,13 @@ impl Planner<'_> {
             self.say_here(text, Some(id));
             return Ok(());
         }
+        // Only the leaders asked to call back (or an admin) record the result.
+        if let Command::Revisit(..) = cmd {
+            if let Some(refusal) = self.revisit_refusal(&t) {
+                self.say_here(refusal, Some(id));
+                return Ok(());
+            }
+        }
         let target = match workflow::check(id, t.status, act) {
             Ok(target) => target,
             Err(refusal) => {
@@ -824,6 +831,9 @@ impl Planner<'_> {
             Command::Recheck(_, hours) => self.schedule_recheck(&mut t, *hours)?,
             Command::RecheckPass(_) => self.recheck_pass(&mut t)?,
             Command::RecheckFound(_, note) => self.recheck_found(&mut t, to, note)?,
+            Command::Revisit(_, satisfied, note) => {
+                self.revisit_result(&mut t, to, *satisfied, note.as_deref())?
+            }
             Command::NotComplaint(_) => {
                 let reason = NOT_A_COMPLAINT_REASON.to_string();
                 let label = (NOT_A_COMPLAINT, "非投诉");
@@ -1041,6 +1051,10 @@ fn act_of(cmd: &Command) -> Option<Act> {
         CommandKind::Recheck => Act::Recheck,
         CommandKind::RecheckPass => Act::RecheckPass,
         CommandKind::RecheckFound => Act::RecheckFound,
+        CommandKind::Revisit => match cmd {
+            Command::Revisit(_, false, _) => Act::RevisitFailed,
+            _ => Act::RevisitDone,
+        },
         CommandKind::NotComplaint => Act::NotComplaint,
         CommandKind::Help
         | CommandKind::Show

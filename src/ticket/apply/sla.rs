@@ -8,7 +8,7 @@ use super::super::model::{EventKind, Ticket, TicketId};
 use super::super::store::china_tz;
 use super::super::workflow::{self, Act};
 use super::{Planner, StoreError};
-use crate::sla::{ceiling, Step};
+use crate::sla::{levels_above, Step};
 
 impl Planner<'_> {
     pub(super) fn sla_step(&mut self, id: TicketId) -> Result<(), StoreError> {
@@ -16,7 +16,11 @@ impl Planner<'_> {
             return Ok(());
         };
         let org = self.ctx.org.clone();
-        let Some(step) = self.ctx.sla.next_step(&t, self.now, ceiling(&org, &t)) else {
+        let Some(step) = self
+            .ctx
+            .sla
+            .next_step(&t, self.now, &levels_above(&org, &t))
+        else {
             return Ok(());
         };
         let act = match step {
