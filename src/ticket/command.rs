@@ -735,18 +735,30 @@ fn parse_wait(text: &str) -> Option<u32> {
     (1..=366 * 24).contains(&hours).then_some(hours)
 }
 
-/// `满意` → true, `不满意` → false (a trailing `，` or `。` is allowed).
-fn parse_satisfaction(word: &str) -> Option<bool> {
-    let w = to_halfwidth(word);
-    match w
-        .trim_end_matches([',', '，', '。', '.', ':', '：'])
-        .to_lowercase()
-        .as_str()
-    {
-        "满意" | "基本满意" | "非常满意" | "satisfied" | "ok" => Some(true),
-        "不满意" | "很不满意" | "unsatisfied" | "no" => Some(false),
-        _ => None,
-    }
+/// `满意 说明` → (true, "说明"), `不满意，说明` → (false, "说明"): the result
+/// word first, then the note, after a space or a comma.
+fn parse_satisfaction(text: &str) -> Option<(bool, String)> {
+    const WORDS: &[(&str, bool)] = &[
+        ("很不满意", false),
+        ("不满意", false),
+        ("unsatisfied", false),
+        ("非常满意", true),
+        ("基本满意", true),
+        ("满意", true),
+        ("satisfied", true),
+    ];
+    let t = text.trim_start();
+    WORDS.iter().find_map(|(w, ok)| {
+        let head = t.get(..w.len())?;
+        let rest = &t[w.len()..];
+        let ends = rest.is_empty()
+            || rest.starts_with(|c: char| c.is_whitespace() || "，,。.：:；;".contains(c));
+        (head.eq_ignore_ascii_case(w) && ends).then(|| {
+            let note =
+                rest.trim_start_matches(|c: char| c.is_whitespace() || "，,。.：:；;".contains(c));
+            (*ok, note.trim_end().to_string())
+        })
+    })
 }
 
 fn parse_rating(word: &str) -> Option<u8> {
@@ -838,9 +850,8 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Recheck => Command::Recheck(id, parse_wait(&text).ok_or_else(|| usage(def))?),
                 K::RecheckFound => Command::RecheckFound(id, text),
                 K::Revisit => {
-                    let (word, note) = split_first(&text);
-                    let satisfied = parse_satisfaction(word).ok_or_else(|| usage(def))?;
-                    Command::Revisit(id, satisfied, optional_text(note))
+                    let (satisfied, note) = parse_satisfaction(&text).ok_or_else(|| usage(def))?;
+                    Command::Revisit(id, satisfied, optional_text(&note))
                 }
                 _ => return Err(usage(def)),
             }
@@ -936,7 +947,7 @@ mod tests {
                 d.example
             );
         }
-        assert_eq!(COMMANDS.len(), 28);
+        assert_eq!(COMMANDS.len(), 29);
     }
 
     /// Every command in Chinese and English form.
@@ -1132,6 +1143,30 @@ mod tests {
     }
 
     #[test]
+    fn revisit_results_parse() {
+        assert_eq!(
+            Command::parse("#回访 1024 满意"),
+            Some(Ok(Command::Revisit(t(1024), true, None)))
+        );
+        assert_eq!(
+            Command::parse("＃回访　＃１０２４ 不满意，夜里又堆上了"),
+            Some(Ok(Command::Revisit(
+                t(1024),
+                false,
+                Some("夜里又堆上了".into())
+            )))
+        );
+        assert_eq!(
+            Command::parse("/revisit 1024 unsatisfied still dirty"),
+            Some(Ok(Command::Revisit(
+                t(1024),
+                false,
+                Some("still dirty".into())
+            )))
+        );
+    }
+
+    #[test]
     fn malformed_commands_explain_themselves() {
         let cases: &[(&str, &str)] = &[
             ("#认领", "用法：#认领 工单号，例如 #认领 1024"),
@@ -1150,6 +1185,10 @@ mod tests {
                 "用法：#合并 工单号 目标工单号，例如 #合并 1025 1024",
             ),
             ("#评价 1024 9", "评分应为 1 到 5 的整数，例如 #评价 1024 5"),
+            (
+                "#回访 1024 还行",
+                "用法：#回访 工单号 满意|不满意 [说明]，例如 #回访 1024 不满意 夜里又堆上了",
+            ),
             ("#评价 1024", "用法：#评价 工单号 1-5，例如 #评价 1024 5"),
             (
                 "#统计 明年",
