@@ -620,7 +620,11 @@ async fn each_level_above_gets_its_own_sla_hours_from_the_config() {
     settle().await;
     assert_eq!(count(&o.platform, "district-staff", "【超时升级】"), 0);
     o.app.clock.advance(chrono::Duration::minutes(10)).unwrap();
-    wait_text(&o.platform, "district-staff", "【超时升级】").await;
+    let district = wait_text(&o.platform, "district-staff", "【超时升级】").await;
+    assert!(
+        district.iter().any(|t| t.contains("已超过 2 小时办理时限")),
+        "the street's time: {district:?}"
+    );
     assert_eq!(events(&o.app, id, Escalated), 2);
 
     // The district has 30.

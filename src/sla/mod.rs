@@ -111,6 +111,14 @@ impl Policy {
             .max(1)
     }
 
+    /// The hours of the period a ticket spends at a level: the ticket's own
+    /// at its community (`None`), else that level's `level_hours`.
+    pub fn period_hours(&self, t: &Ticket, at: Option<Level>) -> u32 {
+        at.and_then(|l| self.level_hours.get(&l).copied())
+            .unwrap_or(t.sla_hours)
+            .max(1)
+    }
+
     /// SLA seconds that passed between `from` and `to`.
     pub fn counted(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         match &self.working {

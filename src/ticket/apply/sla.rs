@@ -83,9 +83,15 @@ impl Planner<'_> {
                                 .collect::<Vec<_>>()
                                 .join("、")
                         };
+                        // The period just used up: the community's, or that
+                        // of the level it had risen to.
+                        let was_at = usize::from(n - 1);
+                        let level = (was_at > 0)
+                            .then(|| chain.get(was_at).map(|i| org.units[*i].level))
+                            .flatten();
                         let text = format!(
                             "【超时升级】{what} 已超过 {} 小时办理时限（限 {due}），首接 {owner} 尚未办结，升级至{}（{}）：请 {leaders} 督办。",
-                            t.sla_hours,
+                            self.ctx.sla.period_hours(&t, level),
                             u.name,
                             u.level.label(),
                         );
