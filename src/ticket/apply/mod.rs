@@ -10,21 +10,22 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::command::{help_for, help_text, Access, Command, CommandKind, ListScope};
+use super::command::{help_for, help_text, Access, Command, CommandKind};
 use super::correction::{Correction, CorrectionKind, NOT_A_COMPLAINT};
 use super::error::StoreError;
-use super::export::{ticket_brief, ticket_line};
 use super::inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 use super::model::{
     ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
     UNCLASSIFIED_NAME,
 };
-use super::reply::{render_key, template, ticket_vars};
-use super::store::{Action, Context, ListFilter, Reply, Store};
+use super::reply::{render_key, ticket_vars};
+use super::store::{Action, Context, Reply, Store};
 use super::workflow::{self, Act};
 use crate::message::InboundMessage;
 
 mod complaint;
+mod list;
+mod merge;
 mod officers;
 mod revisit;
 mod sla;
@@ -326,25 +327,6 @@ impl Planner<'_> {
         self.say_here(text, None);
     }
 
-    fn show(&mut self, id: TicketId) -> Result<(), StoreError> {
-        let Some(t) = self.store.get(id)? else {
-            self.not_found(id);
-            return Ok(());
-        };
-        // Residents only see their own group's tickets: others may name people.
-        let same_group = t.platform == self.msg.platform && t.group_id == self.msg.group_id;
-        if !self.role.is_officer() && !same_group && !self.is_reporter(&t) {
-            let text = self.render_ticket("not_in_group", &t, &[]);
-            self.say_here(text, Some(id));
-            return Ok(());
-        }
-        let history = self.store.history(id)?;
-        let text = ticket_brief(&t, &history, self.now);
-        self.plan.ticket = Some(id);
-        self.say_here(text, Some(id));
-        Ok(())
-    }
-
     /// 核查结案 without the reporter: a ticket resolved longer ago than the
     /// configured wait closes, and its group is told how to reopen it.
     /// Anything else (confirmed meanwhile, reopened, auto-close off) is left
@@ -373,71 +355,6 @@ impl Planner<'_> {
         let reply = self.render_ticket("auto_closed", &t, &[("note", waited)]);
         self.push_reply(&t.platform.clone(), &t.group_id.clone(), &reply, Some(t.id));
         self.save(t);
-        Ok(())
-    }
-
-    fn list(&mut self, scope: &ListScope) -> Result<(), StoreError> {
-        let mut f = ListFilter {
-            limit: Some(LIST_LIMIT + 1),
-            ..ListFilter::default()
-        };
-        // Residents see their own group only; officers work across groups.
-        if !self.role.is_officer() {
-            f.group = Some((self.msg.platform.clone(), self.msg.group_id.clone()));
-        }
-        let title = match scope {
-            ListScope::Active => {
-                f.active_only = true;
-                "未结案工单".to_string()
-            }
-            ListScope::All => "全部工单".to_string(),
-            ListScope::Mine if self.role.is_officer() => {
-                f.officer = Some(self.msg.sender_id.clone());
-                f.active_only = true;
-                "我负责的工单".to_string()
-            }
-            ListScope::Mine => {
-                f.reporter = Some(self.msg.sender_id.clone());
-                "我反映的工单".to_string()
-            }
-            ListScope::Status(s) => {
-                f.status = Some(*s);
-                format!("{}的工单", s.label())
-            }
-            ListScope::Category(word) => match self.find_category(word) {
-                Some((id, name)) => {
-                    f.category = Some(id);
-                    format!("{name}类工单")
-                }
-                None => {
-                    let text = render_key(
-                        "unknown_category",
-                        &self.ctx.replies,
-                        &[
-                            ("note", word.clone()),
-                            ("categories", self.category_names()),
-                        ],
-                    );
-                    self.say_here(text, None);
-                    return Ok(());
-                }
-            },
-        };
-        let tickets = self.store.list(&f)?;
-        if tickets.is_empty() {
-            let text = template("list_empty", &self.ctx.replies).into_owned();
-            self.say_here(text, None);
-            return Ok(());
-        }
-        let mut text = format!("{title}（最近 {} 条）：", tickets.len().min(LIST_LIMIT));
-        for t in tickets.iter().take(LIST_LIMIT) {
-            text.push('\n');
-            text.push_str(&ticket_line(t, self.now));
-        }
-        if tickets.len() > LIST_LIMIT {
-            text.push_str("\n……更多请用 #列表 状态 或 #列表 类别 筛选");
-        }
-        self.say_here(text, None);
         Ok(())
     }
 
@@ -746,108 +663,6 @@ impl Planner<'_> {
         }
         t.updated_at = self.now;
         self.event(t, kind, Some(from), (!reason.is_empty()).then_some(reason))
-    }
-
-    /// The last person withdrawing closes the ticket; if others reported the
-    /// same problem, only this person's report is removed and work goes on.
-    fn withdraw(&mut self, t: &mut Ticket, to: Status) -> Result<(), StoreError> {
-        let from = t.status;
-        let me = self.msg.sender_id.clone();
-        if t.report_count() > 1 {
-            if t.reporter.id == me {
-                let next = t.supporters.remove(0);
-                t.reporter = next;
-            } else {
-                t.supporters.retain(|p| p.id != me);
-            }
-            t.updated_at = self.now;
-            self.event(
-                t,
-                EventKind::Withdrawn,
-                Some(from),
-                Some("撤回个人反映".into()),
-            )?;
-            let reply = self.render_ticket("withdrawn_one", t, &[]);
-            self.say_about(t, reply);
-        } else {
-            t.status = to;
-            t.status_reason = Some("反映人撤回".into());
-            t.closed_at = Some(self.now);
-            t.updated_at = self.now;
-            self.event(t, EventKind::Withdrawn, Some(from), None)?;
-            let reply = self.render_ticket("withdrawn", t, &[]);
-            self.say_about(t, reply);
-        }
-        Ok(())
-    }
-
-    fn merge(&mut self, mut src: Ticket, into: TicketId, to: Status) -> Result<(), StoreError> {
-        if src.id == into {
-            let text = self.render_ticket("merge_self", &src, &[]);
-            self.say_here(text, Some(src.id));
-            return Ok(());
-        }
-        let Some(mut dst) = self.load(into)? else {
-            self.not_found(into);
-            return Ok(());
-        };
-        if workflow::check(into, dst.status, Act::Absorb).is_err() {
-            let vars = [
-                ("target", into.to_string()),
-                ("target_number", into.get().to_string()),
-                ("status", dst.status.label().to_string()),
-            ];
-            let text = self.render_ticket("merge_target_closed", &src, &vars);
-            self.say_here(text, Some(src.id));
-            return Ok(());
-        }
-        let from_src = src.status;
-        let from_dst = dst.status;
-        let mut joined = 0;
-        for p in src.reporters().cloned().collect::<Vec<_>>() {
-            if dst.add_supporter(p) {
-                joined += 1;
-            }
-        }
-        for a in &src.attachments {
-            if !dst.attachments.contains(a) {
-                dst.attachments.push(a.clone());
-            }
-        }
-        dst.priority = dst.priority.max(src.priority);
-        dst.updated_at = self.now;
-        src.status = to;
-        src.merged_into = Some(into);
-        src.closed_at = Some(self.now);
-        src.updated_at = self.now;
-        self.event(
-            &src,
-            EventKind::Merged,
-            Some(from_src),
-            Some(format!("合并到 {into}")),
-        )?;
-        self.event(
-            &dst,
-            EventKind::MergedFrom,
-            Some(from_dst),
-            Some(format!("{} 并入，新增 {joined} 位反映人", src.id)),
-        )?;
-        let vars = [
-            ("target", into.to_string()),
-            ("count", dst.report_count().to_string()),
-        ];
-        let text = self.render_ticket("merged", &src, &vars);
-        self.say_about(&src, text.clone());
-        // The target's residents hear about it too when it came from another group.
-        self.push_reply(
-            &dst.platform.clone(),
-            &dst.group_id.clone(),
-            &text,
-            Some(into),
-        );
-        self.save(src);
-        self.save(dst);
-        Ok(())
     }
 }
 
