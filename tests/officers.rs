@@ -537,7 +537,7 @@ async fn a_leader_records_the_revisit_and_an_unhappy_resident_reopens_the_case()
         .say_in("staff1", "m6", "li", &format!("#回访 {n} 满意"))
         .await;
     assert!(
-        reply(&body).contains("由负责回访的领导（@王站长）或管理员登记"),
+        reply(&body).contains("只能由负责回访的领导（@王站长）或管理员登记"),
         "{body}"
     );
     let t = o.app.service.store().get(id).unwrap().unwrap();

@@ -87,7 +87,7 @@ impl Planner<'_> {
             .any(|u| org.units[*u].leaders.iter().any(|m| m.key() == me));
         (!leader).then(|| {
             format!(
-                "{} 的回访结果由负责回访的领导（{}）或管理员登记。",
+                "抱歉，工单 {} 的回访结果只能由负责回访的领导（{}）或管理员登记。",
                 t.id, task.leaders
             )
         })
