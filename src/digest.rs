@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::org::Org;
+use crate::platform::Answer;
 use crate::service::Service;
 use crate::ticket::{china_tz, InquiryRecord, Ticket};
 
@@ -223,12 +224,13 @@ pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
 }
 
 /// Send today's digests if their time has come: yesterday's figures every
-/// day, last month's on the 1st. Returns how many were sent now, or `None`
-/// when today's time has not come yet (or digests are off).
+/// day, last month's on the 1st. Returns those sent now (each as the
+/// answer of its notice: group and text), or `None` when today's time has
+/// not come yet (or digests are off).
 pub async fn send_due(
     service: &Service,
     now: DateTime<Utc>,
-) -> Result<Option<usize>, crate::service::ServiceError> {
+) -> Result<Option<Vec<Answer>>, crate::service::ServiceError> {
     let cfg = &service.config().digest;
     let Some(at) = crate::sla::parse_hhmm(&cfg.morning_at).filter(|_| cfg.enabled) else {
         return Ok(None);
@@ -241,7 +243,7 @@ pub async fn send_due(
     }
     let org = service.org();
     if org.units.iter().all(|u| u.staff_group.is_none()) {
-        return Ok(Some(0));
+        return Ok(Some(Vec::new()));
     }
     let store = service.store().clone();
     let (tickets, inquiries) = tokio::task::spawn_blocking(move || {
@@ -254,7 +256,7 @@ pub async fn send_due(
     let last_month = month_start
         .checked_sub_months(Months::new(1))
         .unwrap_or(month_start);
-    let mut sent = 0;
+    let mut sent = Vec::new();
     for (i, unit) in org.units.iter().enumerate() {
         let Some(staff) = &unit.staff_group else {
             continue;
@@ -276,15 +278,44 @@ pub async fn send_due(
             ));
         }
         for (message_id, text) in texts {
-            if service
+            if let Some(answer) = service
                 .post_notice(&staff.platform, &staff.group, message_id, text, now)
                 .await?
             {
-                sent += 1;
+                sent.push(answer);
             }
         }
     }
     Ok(Some(sent))
+}
+
+/// The morning digest over every ticket, once its time has come today
+/// (`None` before `morning_at`, or with digests off): what `gongdan chat`
+/// shows when no unit in `org.toml` has a staff group to receive one.
+pub async fn overall_due(
+    service: &Service,
+    now: DateTime<Utc>,
+) -> Result<Option<(NaiveDate, String)>, crate::service::ServiceError> {
+    let cfg = &service.config().digest;
+    let Some(at) = crate::sla::parse_hhmm(&cfg.morning_at).filter(|_| cfg.enabled) else {
+        return Ok(None);
+    };
+    let local = now.with_timezone(&china_tz());
+    let today = local.date_naive();
+    if local.hour_minute() < at {
+        return Ok(None);
+    }
+    let store = service.store().clone();
+    let tickets = tokio::task::spawn_blocking(move || store.all_tickets()).await??;
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let f = figures(
+        &service.org(),
+        &tickets,
+        None,
+        day_start(yesterday),
+        day_start(today),
+    );
+    Ok(Some((today, f.daily_text("全部", yesterday))))
 }
 
 trait HourMinute {
@@ -311,10 +342,10 @@ pub async fn run(service: Arc<Service>) {
         if done_for != Some(today) {
             match send_due(&service, now).await {
                 Ok(None) => {}
-                Ok(Some(n)) => {
+                Ok(Some(sent)) => {
                     done_for = Some(today);
-                    if n > 0 {
-                        tracing::info!(digests = n, "digests sent");
+                    if !sent.is_empty() {
+                        tracing::info!(digests = sent.len(), "digests sent");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "digest run failed; will retry"),

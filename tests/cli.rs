@@ -275,6 +275,79 @@ fn chat_time_jump_auto_closes_a_resolved_ticket_nobody_confirmed() {
     assert!(answer_to("/time").contains("7d 0h 0m ahead"), "{text}");
 }
 
+/// Runs `gongdan chat` on `lines` with extra environment; its output.
+fn chat(lines: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = gongdan();
+    cmd.arg("chat")
+        .env("GONGDAN__ROLES__OFFICERS", r#"["generic:wang"]"#)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut input = lines.join("\n");
+    input.push('\n');
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn chat_time_jump_shows_the_morning_digest_once() {
+    // The report is made today (China time); a day and then half a day
+    // later, one of the two jumps lands past 08:00 of the next day, whatever
+    // the hour the test starts at, and the digest for today appears.
+    let today = chrono::Utc::now()
+        .with_timezone(&gongdan::ticket::china_tz())
+        .date_naive();
+    let lines = ["5号楼楼道里堆满了纸箱，没人管", "/time +1d", "/time +12h"];
+
+    // Without org.toml there is no staff group: the figures for every
+    // ticket are shown in the terminal.
+    let text = chat(&lines, &[]);
+    let label = format!("【昨日工单】全部 {}", today.format("%m月%d日"));
+    assert_eq!(text.matches(&label).count(), 1, "{text}");
+    let digest = &text[text.find(&label).unwrap()..];
+    assert!(digest.contains("收到 1 件，办结 0 件"), "{text}");
+
+    // With one, it goes to the community's staff group, as the server sends it.
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org.toml");
+    std::fs::write(
+        &org,
+        r#"
+[city]
+name = "示例市"
+[[district]]
+name = "东城区"
+[[street]]
+name = "和平街道"
+district = "东城区"
+[[community]]
+name = "阳光社区"
+street = "和平街道"
+groups = ["generic:demo-group"]
+officers = [{ id = "generic:li", name = "李明" }]
+staff_group = "generic:staff"
+"#,
+    )
+    .unwrap();
+    let text = chat(&lines, &[("GONGDAN__ORG__PATH", org.to_str().unwrap())]);
+    let label = format!(
+        "工单助手 → staff: 【昨日工单】阳光社区 {}",
+        today.format("%m月%d日")
+    );
+    assert_eq!(text.matches(&label).count(), 1, "{text}");
+    assert!(!text.contains("【昨日工单】全部"), "{text}");
+}
+
 #[test]
 fn rules_corrections_exports_tsv_that_eval_reads() {
     use gongdan::message::InboundMessage;

@@ -4,99 +4,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{Datelike, TimeZone};
-use common::{spawn_app, spawn_app_with_clock, test_config, StandIn, TestApp};
+use common::org::*;
 use gongdan::clock::Clock;
-use gongdan::config::Config;
 use gongdan::ticket::{Status, TicketId};
-
-const ORG: &str = r#"
-[city]
-name = "示例市"
-leaders = [{ id = "generic:mayor", name = "陈市长" }]
-staff_group = "generic:city-staff"
-
-[[district]]
-name = "东城区"
-leaders = [{ id = "generic:qu", name = "刘区长" }]
-staff_group = "generic:district-staff"
-
-[[street]]
-name = "和平街道"
-district = "东城区"
-leaders = [{ id = "generic:zhou", name = "周队长" }]
-staff_group = "generic:street-staff"
-
-[[community]]
-name = "阳光社区"
-street = "和平街道"
-groups = ["generic:g1"]
-officers = [{ id = "generic:li", name = "李明" }, { id = "generic:zhao", name = "赵伟" }]
-leaders = [{ id = "generic:wangzz", name = "王站长" }]
-staff_group = "generic:staff1"
-
-[[department]]
-name = "燃气公司"
-contact_group = "generic:gas"
-"#;
-
-struct Org {
-    _root: tempfile::TempDir,
-    org_path: PathBuf,
-    config: Config,
-    platform: StandIn,
-    app: TestApp,
-}
-
-async fn org_app(org: &str, tweak: impl FnOnce(&mut gongdan::config::Config)) -> Org {
-    let root = tempfile::tempdir().unwrap();
-    let org_path = root.path().join("org.toml");
-    std::fs::write(&org_path, org).unwrap();
-    let platform = StandIn::start().await;
-    let mut config = test_config(root.path());
-    config.platforms.generic.reply_url = Some(platform.url("/send"));
-    config.org.path = Some(org_path.clone());
-    tweak(&mut config);
-    let app = spawn_app(config.clone()).await;
-    Org {
-        _root: root,
-        org_path,
-        config,
-        platform,
-        app,
-    }
-}
-
-/// Texts the stand-in received for `group`, in order.
-fn texts_to(platform: &StandIn, group: &str) -> Vec<String> {
-    platform
-        .received()
-        .iter()
-        .map(|r| r.json())
-        .filter(|j| j["group_id"] == group)
-        .map(|j| j["text"].as_str().unwrap_or("").to_string())
-        .collect()
-}
-
-/// Waits (up to 10 s) until `group` got a text containing `needle`.
-async fn wait_text(platform: &StandIn, group: &str, needle: &str) -> Vec<String> {
-    for _ in 0..200 {
-        let texts = texts_to(platform, group);
-        if texts.iter().any(|t| t.contains(needle)) {
-            return texts;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    texts_to(platform, group)
-}
-
-fn ticket_of(app: &TestApp, body: &serde_json::Value) -> gongdan::ticket::Ticket {
-    let id = TicketId::new(body["ticket"].as_u64().expect("a ticket")).unwrap();
-    app.service.store().get(id).unwrap().unwrap()
-}
 
 const PILED: &str = "5号楼楼道里堆满了纸箱，没人管，有事打13812345678";
 const LAMP: &str = "东门路灯坏了一个星期没人修";
@@ -198,40 +111,6 @@ async fn a_bad_org_edit_keeps_the_old_organisation_and_names_file_and_line() {
     }
     assert!(moved_in, "the watcher reloads a good org.toml");
     o.app.stop().await;
-}
-
-/// Stop the server and start it again on the same data, with the clock as
-/// far ahead as it was.
-async fn restart(app: TestApp, config: &Config) -> TestApp {
-    let ahead = app.clock.ahead();
-    app.stop().await;
-    let clock = Clock::adjustable();
-    clock.advance(ahead).unwrap();
-    spawn_app_with_clock(config.clone(), clock).await
-}
-
-/// Every priority gets `hours`, so a test knows the ticket's time.
-fn sla_hours(c: &mut Config, hours: u32) {
-    for p in ["low", "normal", "high", "urgent"] {
-        c.sla.priority_hours.insert(p.into(), hours);
-    }
-}
-
-fn count(platform: &StandIn, group: &str, needle: &str) -> usize {
-    texts_to(platform, group)
-        .iter()
-        .filter(|t| t.contains(needle))
-        .count()
-}
-
-fn events(app: &TestApp, id: TicketId, kind: gongdan::ticket::EventKind) -> usize {
-    let history = app.service.store().history(id).unwrap();
-    history.iter().filter(|e| e.kind == kind).count()
-}
-
-/// Long enough for the timer to have acted on a jump, if it were going to.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(800)).await;
 }
 
 #[tokio::test]
@@ -616,5 +495,144 @@ async fn a_transfer_restarts_the_clock_and_tells_the_department_s_contact_group(
     o.app.clock.advance(chrono::Duration::hours(4)).unwrap();
     wait_text(&o.platform, "staff1", "【临期提醒】").await;
     assert_eq!(count(&o.platform, "staff1", "【临期提醒】"), 1);
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_leader_records_the_revisit_and_an_unhappy_resident_reopens_the_case() {
+    use gongdan::ticket::EventKind::{RevisitSatisfied, RevisitUnsatisfied};
+    let o = org_app(ORG, |_| {}).await;
+    // Every reply to the command, wherever it goes.
+    let reply = |body: &serde_json::Value| {
+        body["replies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["text"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let id = ticket_of(&o.app, &body).id;
+    let n = id.get();
+    let (_, body) = o
+        .app
+        .say_in("staff1", "m2", "wangzz", &format!("#回访 {n} 满意"))
+        .await;
+    assert!(reply(&body).contains("没有待登记的回访任务"), "{body}");
+    o.app
+        .say_in("staff1", "m3", "li", &format!("#办结 {n} 已清理"))
+        .await;
+    o.app
+        .say("m4", "zhang", &format!("#评价 {n} 1 还是很乱"))
+        .await;
+    wait_text(&o.platform, "staff1", "【二次回访】").await;
+
+    // Residents, and officers who are not the leaders asked, are refused;
+    // nothing changes.
+    let (_, body) = o.app.say("m5", "zhang", &format!("#回访 {n} 满意")).await;
+    assert!(!reply(&body).contains("回访已登记"), "{body}");
+    let (_, body) = o
+        .app
+        .say_in("staff1", "m6", "li", &format!("#回访 {n} 满意"))
+        .await;
+    assert!(
+        reply(&body).contains("只能由负责回访的领导（@王站长）或管理员登记"),
+        "{body}"
+    );
+    let t = o.app.service.store().get(id).unwrap().unwrap();
+    assert!(t.follow_up.revisit.is_some() && t.status == Status::Resolved);
+    assert_eq!(events(&o.app, id, RevisitSatisfied), 0);
+
+    // The leader calls back: still unhappy. The task ends and the case reopens.
+    let (_, body) = o
+        .app
+        .say_in(
+            "staff1",
+            "m7",
+            "wangzz",
+            &format!("#回访 {n} 不满意 夜里又堆上了"),
+        )
+        .await;
+    let text = reply(&body);
+    assert!(
+        text.contains("回访已登记：居民不满意（夜里又堆上了），工单已重开，由 @李明 继续办理"),
+        "{text}"
+    );
+    let t = o.app.service.store().get(id).unwrap().unwrap();
+    assert_eq!(t.status, Status::Assigned);
+    assert!(t.follow_up.revisit.is_none(), "the task ended");
+    assert_eq!(events(&o.app, id, RevisitUnsatisfied), 1);
+    let residents = wait_text(&o.platform, "g1", "经回访仍未让您满意").await;
+    assert!(
+        residents.iter().any(|x| x.contains("已重新处理")),
+        "{residents:?}"
+    );
+    let metrics = o.app.metrics().await;
+    assert!(!metrics.contains("gongdan_revisits{"), "{metrics}");
+
+    // Fixed again, rated badly again; this time the call goes well.
+    o.app
+        .say_in("staff1", "m8", "li", &format!("#办结 {n} 已清理并加装监控"))
+        .await;
+    o.app.say("m9", "zhang", &format!("#评价 {n} 2")).await;
+    let (_, body) = o
+        .app
+        .say_in(
+            "staff1",
+            "m10",
+            "wangzz",
+            &format!("#回访 {n} 满意 居民认可"),
+        )
+        .await;
+    assert!(
+        reply(&body).contains("回访已登记：居民满意（居民认可），回访任务结束"),
+        "{body}"
+    );
+    let t = o.app.service.store().get(id).unwrap().unwrap();
+    assert_eq!(
+        t.status,
+        Status::Resolved,
+        "a satisfied call changes no status"
+    );
+    assert!(t.follow_up.revisit.is_none());
+    assert_eq!(events(&o.app, id, RevisitSatisfied), 1);
+    o.app.stop().await;
+}
+
+#[tokio::test]
+async fn each_level_above_gets_its_own_sla_hours_from_the_config() {
+    use gongdan::ticket::EventKind::Escalated;
+    let o = org_app(ORG, |c| {
+        sla_hours(c, 10);
+        c.sla.level_hours.insert("street".into(), 2);
+        c.sla.level_hours.insert("区".into(), 30);
+    })
+    .await;
+    let (_, body) = o.app.say("m1", "zhang", PILED).await;
+    let id = ticket_of(&o.app, &body).id;
+    o.app.clock.advance(chrono::Duration::hours(10)).unwrap();
+    wait_text(&o.platform, "street-staff", "【超时升级】").await;
+    assert_eq!(events(&o.app, id, Escalated), 1);
+
+    // The street has 2 hours, not the ticket's 10.
+    o.app.clock.advance(chrono::Duration::minutes(110)).unwrap();
+    settle().await;
+    assert_eq!(count(&o.platform, "district-staff", "【超时升级】"), 0);
+    o.app.clock.advance(chrono::Duration::minutes(10)).unwrap();
+    let district = wait_text(&o.platform, "district-staff", "【超时升级】").await;
+    assert!(
+        district.iter().any(|t| t.contains("已超过 2 小时办理时限")),
+        "the street's time: {district:?}"
+    );
+    assert_eq!(events(&o.app, id, Escalated), 2);
+
+    // The district has 30.
+    o.app.clock.advance(chrono::Duration::hours(29)).unwrap();
+    settle().await;
+    assert_eq!(count(&o.platform, "city-staff", "【超时升级】"), 0);
+    o.app.clock.advance(chrono::Duration::hours(1)).unwrap();
+    wait_text(&o.platform, "city-staff", "【超时升级】").await;
+    assert_eq!(events(&o.app, id, Escalated), 3);
     o.app.stop().await;
 }

@@ -835,6 +835,8 @@ fn authorisation_matrix() {
             Pre::Resolved,
             [false, false, true, true],
         ),
+        // Residents are refused by role; officers hear there is no 回访 task.
+        ("#回访 {n} 满意", Pre::Resolved, [false, false, true, true]),
     ];
     // Every command in the table is covered.
     assert_eq!(cases.len(), gongdan::ticket::command::COMMANDS.len());

@@ -38,7 +38,8 @@ const HELP: &str = "\
 Type a message as the current user and press Enter; the bot's replies follow.
   /as NAME   become NAME (an officer or admin if [roles] lists generic:NAME)
   /who       show who you are
-  /time      show the clock; /time +3d, +2h or +90m moves it forward (timers act at once)
+  /time      show the clock; /time +3d, +2h or +90m moves it forward (timers act at once:
+             auto-close, SLA reminders and escalations, the morning digest)
   /quit      leave (Ctrl-D works too)
 Bot commands work as in a real group: #帮助, #认领 1001, /list ...";
 
@@ -81,6 +82,8 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
         service.config().storage.data_dir.display(),
     )?;
     let mut seq = 0u64;
+    // The day whose overall digest was shown (no staff groups in org.toml).
+    let mut digest_shown = None;
     let stdin = std::io::stdin();
     loop {
         write!(out, "[{user}] > ")?;
@@ -131,6 +134,28 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                         // And what the SLA timer would: reminders, escalations.
                         for answer in runtime.block_on(service.check_sla(now))? {
                             print_replies(&mut out, &args.group, answer)?;
+                        }
+                        // And the digest timer: the morning figures to each
+                        // staff group, once a day.
+                        let sent = runtime.block_on(gongdan::digest::send_due(&service, now))?;
+                        for answer in sent.unwrap_or_default() {
+                            print_replies(&mut out, &args.group, answer)?;
+                        }
+                        // Without staff groups nobody would get one: show the
+                        // figures for every ticket here instead.
+                        if service.org().units.iter().all(|u| u.staff_group.is_none()) {
+                            if let Some((day, text)) =
+                                runtime.block_on(gongdan::digest::overall_due(&service, now))?
+                            {
+                                if digest_shown != Some(day) {
+                                    digest_shown = Some(day);
+                                    let answer = Answer {
+                                        ticket: None,
+                                        replies: vec![("工作群（示例）".to_string(), text)],
+                                    };
+                                    print_replies(&mut out, &args.group, answer)?;
+                                }
+                            }
                         }
                     }
                     Err(e) => writeln!(out, "  cannot move the clock: {e}")?,

@@ -40,6 +40,17 @@ impl Level {
         }
     }
 
+    /// A config key: `street`, or its Chinese name (`街道`, `中队`, `区`, `市`).
+    pub fn parse(key: &str) -> Option<Level> {
+        match key.trim() {
+            "community" | "社区" => Some(Level::Community),
+            "street" | "街道" | "中队" | "街道/中队" => Some(Level::Street),
+            "district" | "区" => Some(Level::District),
+            "city" | "市" => Some(Level::City),
+            _ => None,
+        }
+    }
+
     /// For metrics labels.
     pub fn as_str(self) -> &'static str {
         match self {

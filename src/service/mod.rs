@@ -126,6 +126,15 @@ impl Service {
         let (rules, answers) = load_rules(&config.rules.dir)?;
         let org = load_org(&config)?;
         let sla = Arc::new(Policy::from_config(&config.sla)?);
+        if let (Some(cal), Some(path)) = (&sla.working, &config.sla.holidays) {
+            for year in cal.missing_years(clock.now()) {
+                tracing::warn!(
+                    file = %path.display(),
+                    year,
+                    "holiday file has no table for {year}: only weekends count as days off; add it from the 国务院办公厅 notice"
+                );
+            }
+        }
         let store = Arc::new(StoreSlot::open(
             &config.storage.data_dir,
             config.storage.cache_mb,

@@ -35,8 +35,8 @@ impl Service {
             // A ticket long past its time takes its steps one after another.
             for _ in 0..8 {
                 let ctx = self.context();
-                let ceiling = crate::sla::ceiling(&ctx.org, &t);
-                let Some(step) = ctx.sla.next_step(&t, now, ceiling) else {
+                let above = crate::sla::levels_above(&ctx.org, &t);
+                let Some(step) = ctx.sla.next_step(&t, now, &above) else {
                     break;
                 };
                 let (name, stage, level) = match step {
@@ -83,7 +83,8 @@ impl Service {
     }
 
     /// Post `text` to a group as the service, once per `message_id` (a
-    /// digest's id names its unit and day). Returns whether it was new.
+    /// digest's id names its unit and day). Returns what was posted, or
+    /// `None` when it had been already.
     pub async fn post_notice(
         &self,
         platform: &str,
@@ -91,7 +92,7 @@ impl Service {
         message_id: String,
         text: String,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, ServiceError> {
+    ) -> Result<Option<Answer>, ServiceError> {
         let msg = InboundMessage {
             platform: platform.to_string(),
             message_id,
@@ -109,10 +110,10 @@ impl Service {
             .process_at(msg, Action::Notice(text), self.context(), Some(now))
             .await??;
         if processed.duplicate_delivery {
-            return Ok(false);
+            return Ok(None);
         }
         self.outbox_wake.notify_one();
-        Ok(true)
+        Ok(Some(answer_of(processed)))
     }
 
     /// Remind of every `#复查` due by `now`, once each.

@@ -12,7 +12,7 @@
 //! A day is a working day when it is listed under `workdays`, or when it is a
 //! Monday to Friday not listed under `holidays`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
@@ -41,6 +41,8 @@ pub struct WorkCalendar {
     end: u32,
     holidays: HashSet<NaiveDate>,
     workdays: HashSet<NaiveDate>,
+    /// Years whose table lists at least one holiday: the years the file covers.
+    years: BTreeSet<i32>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +62,7 @@ impl WorkCalendar {
             end: end_min.max(start_min),
             holidays: HashSet::new(),
             workdays: HashSet::new(),
+            years: BTreeSet::new(),
         }
     }
 
@@ -89,6 +92,10 @@ impl WorkCalendar {
             )
         })?;
         for (year, spec) in years {
+            // An empty `[2027]` placeholder covers nothing: still missing.
+            if let (Ok(y), false) = (year.parse::<i32>(), spec.holidays.is_empty()) {
+                self.years.insert(y);
+            }
             for (list, into) in [
                 (&spec.holidays, &mut self.holidays),
                 (&spec.workdays, &mut self.workdays),
@@ -115,6 +122,23 @@ impl WorkCalendar {
             }
         }
         Ok(())
+    }
+
+    /// The years the holiday file should cover by `now` but does not: this
+    /// year, and from 1 November (when the 国务院办公厅 notice is due) next
+    /// year too. Such a year counts only weekends as days off, so start-up
+    /// warns about it. Nothing is missing without a holiday file.
+    pub fn missing_years(&self, now: DateTime<Utc>) -> Vec<i32> {
+        if self.years.is_empty() && self.holidays.is_empty() {
+            return Vec::new();
+        }
+        let today = now.with_timezone(&china_tz()).date_naive();
+        let mut want = vec![today.year()];
+        if today.month() >= 11 {
+            want.push(today.year() + 1);
+        }
+        want.retain(|y| !self.years.contains(y));
+        want
     }
 
     pub fn is_working_day(&self, day: NaiveDate) -> bool {
@@ -261,10 +285,32 @@ mod tests {
     }
 
     #[test]
+    fn a_year_missing_from_the_file_is_named() {
+        let mut c = WorkCalendar::new(540, 1080);
+        // No file: nothing to warn about.
+        assert!(c.missing_years(china(2026, 12, 3, 9, 0)).is_empty());
+        c.add_holidays(
+            Path::new("h.toml"),
+            "[2026]\nholidays = [\"2026-10-01\"]\n[2027]\nholidays = []\n",
+        )
+        .unwrap();
+        // Before November only this year matters; it is there.
+        assert!(c.missing_years(china(2026, 6, 1, 9, 0)).is_empty());
+        // From November next year's notice is due; an empty table is missing.
+        assert_eq!(c.missing_years(china(2026, 11, 1, 9, 0)), vec![2027]);
+        // 2026-10-31 16:30 UTC is already 1 November in China.
+        assert_eq!(
+            c.missing_years(Utc.with_ymd_and_hms(2026, 10, 31, 16, 30, 0).unwrap()),
+            vec![2027]
+        );
+        assert_eq!(c.missing_years(china(2028, 3, 1, 9, 0)), vec![2028]);
+    }
+
+    #[test]
     fn the_shipped_calendar_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("holidays/cn.toml");
         let c = WorkCalendar::new(540, 1080).with_holidays(&path).unwrap();
-        // 国庆 2026 and 春节 2027 are holidays; a 调休 Sunday works.
+        // 国庆 2026 is a holiday; a 调休 Sunday works.
         assert!(!c.is_working_day(NaiveDate::from_ymd_opt(2026, 10, 5).unwrap()));
         assert!(c.is_working_day(NaiveDate::from_ymd_opt(2026, 9, 20).unwrap()));
     }

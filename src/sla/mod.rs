@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 pub use calendar::{CalendarError, WorkCalendar};
 
 use crate::config::{SlaConfig, SlaMode};
-use crate::org::Org;
+use crate::org::{Level, Org};
 use crate::priority::Priority;
 use crate::ticket::{Status, Ticket};
 
@@ -28,14 +28,19 @@ pub enum Step {
     Escalate(u8),
 }
 
-/// How many times a ticket can rise: to the top of its community's chain,
-/// or once (marked 超时, nobody to name) when its group is in no community.
-pub fn ceiling(org: &Org, t: &Ticket) -> u8 {
-    let chain = org
-        .community_of(&t.platform, &t.group_id, t.group_name.as_deref())
-        .map(|c| org.chain(c).len())
-        .unwrap_or(0);
-    u8::try_from(chain.saturating_sub(1).max(1)).unwrap_or(u8::MAX)
+/// The levels a ticket can rise to, bottom first: the units above its
+/// community. Empty when its group is in no community: it can still be
+/// marked 超时 once, with nobody to name.
+pub fn levels_above(org: &Org, t: &Ticket) -> Vec<Level> {
+    org.community_of(&t.platform, &t.group_id, t.group_name.as_deref())
+        .map(|c| {
+            org.chain(c)
+                .iter()
+                .skip(1)
+                .map(|u| org.units[*u].level)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `"09:00"` → minutes after midnight.
@@ -50,6 +55,9 @@ pub struct Policy {
     /// `None`: calendar hours.
     pub working: Option<WorkCalendar>,
     pub priority_hours: HashMap<Priority, u32>,
+    /// The time a level has once the ticket has risen to it; unset: the
+    /// ticket's own `sla_hours`.
+    pub level_hours: HashMap<Level, u32>,
     pub remind_percent: u32,
 }
 
@@ -58,6 +66,7 @@ impl Default for Policy {
         Policy {
             working: None,
             priority_hours: HashMap::new(),
+            level_hours: HashMap::new(),
             remind_percent: 75,
         }
     }
@@ -84,6 +93,11 @@ impl Policy {
                 .iter()
                 .filter_map(|(k, v)| Some((Priority::parse(k)?, *v)))
                 .collect(),
+            level_hours: c
+                .level_hours
+                .iter()
+                .filter_map(|(k, v)| Some((Level::parse(k)?, (*v).max(1))))
+                .collect(),
             remind_percent: c.remind_percent.clamp(1, 100),
         })
     }
@@ -94,6 +108,14 @@ impl Policy {
             .get(&priority)
             .copied()
             .unwrap_or(category_hours)
+            .max(1)
+    }
+
+    /// The hours of the period a ticket spends at a level: the ticket's own
+    /// at its community (`None`), else that level's `level_hours`.
+    pub fn period_hours(&self, t: &Ticket, at: Option<Level>) -> u32 {
+        at.and_then(|l| self.level_hours.get(&l).copied())
+            .unwrap_or(t.sla_hours)
             .max(1)
     }
 
@@ -130,9 +152,13 @@ impl Policy {
     }
 
     /// The one step due now, if any: the reminder first, then one level per
-    /// SLA period used, never past `ceiling`. Only tickets someone is working
-    /// on run late; 挂账 and finished tickets have no step.
-    pub fn next_step(&self, t: &Ticket, now: DateTime<Utc>, ceiling: u8) -> Option<Step> {
+    /// period used, never past the top of `above` (the levels over the
+    /// community, bottom first; none: one step, 超时). The first period is
+    /// the ticket's `sla_hours`; each later one is the time of the level it
+    /// has risen to (`[sla.level_hours]`, else `sla_hours` again). Only
+    /// tickets someone is working on run late; 挂账 and finished tickets
+    /// have no step.
+    pub fn next_step(&self, t: &Ticket, now: DateTime<Utc>, above: &[Level]) -> Option<Step> {
         if !matches!(
             t.status,
             Status::Open | Status::Assigned | Status::InProgress
@@ -148,15 +174,84 @@ impl Policy {
         {
             return Some(Step::Remind);
         }
-        let periods = used / budget;
         let done = t.sla.escalations;
-        (periods > i64::from(done) && done < ceiling).then(|| Step::Escalate(done + 1))
+        let ceiling = u8::try_from(above.len().max(1)).unwrap_or(u8::MAX);
+        if done >= ceiling {
+            return None;
+        }
+        // When the next rise is due: the first period, plus the time of
+        // every level already reached.
+        let due = above
+            .iter()
+            .take(usize::from(done))
+            .map(|l| {
+                self.level_hours
+                    .get(l)
+                    .map_or(budget, |h| i64::from(*h) * 3600)
+            })
+            .fold(budget, i64::saturating_add);
+        (used >= due).then_some(Step::Escalate(done + 1))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ticket(hours: u32, escalations: u8, created: DateTime<Utc>) -> Ticket {
+        let mut t: Ticket = serde_json::from_value(serde_json::json!({
+            "id": 1001, "status": "assigned", "category": "c", "category_name": "c",
+            "department": "d", "sla_hours": hours, "text": "t", "platform": "generic",
+            "group_id": "g", "reporter": {"id": "r"}, "created_at": created,
+            "updated_at": created, "due_at": created,
+        }))
+        .unwrap();
+        t.sla.started_at = Some(created);
+        t.sla.reminded = true;
+        t.sla.escalations = escalations;
+        t
+    }
+
+    #[test]
+    fn each_level_has_its_own_time_once_reached() {
+        let policy = Policy {
+            level_hours: HashMap::from([(Level::Street, 24), (Level::District, 4)]),
+            ..Policy::default()
+        };
+        let above = [Level::Street, Level::District, Level::City];
+        let t0 = Utc::now();
+        let at = |h: i64| t0 + Duration::hours(h);
+        // 72 h at the community, then 24 at the street, 4 at the district,
+        // and the city is never passed.
+        assert_eq!(policy.next_step(&ticket(72, 0, t0), at(71), &above), None);
+        assert_eq!(
+            policy.next_step(&ticket(72, 0, t0), at(72), &above),
+            Some(Step::Escalate(1))
+        );
+        assert_eq!(policy.next_step(&ticket(72, 1, t0), at(95), &above), None);
+        assert_eq!(
+            policy.next_step(&ticket(72, 1, t0), at(96), &above),
+            Some(Step::Escalate(2))
+        );
+        assert_eq!(
+            policy.next_step(&ticket(72, 2, t0), at(100), &above),
+            Some(Step::Escalate(3))
+        );
+        assert_eq!(policy.next_step(&ticket(72, 3, t0), at(999), &above), None);
+        // Without level_hours every level gets the ticket's own time.
+        let plain = Policy::default();
+        assert_eq!(plain.next_step(&ticket(72, 1, t0), at(143), &above), None);
+        assert_eq!(
+            plain.next_step(&ticket(72, 1, t0), at(144), &above),
+            Some(Step::Escalate(2))
+        );
+        // A group in no community: 超时 once.
+        assert_eq!(
+            plain.next_step(&ticket(72, 0, t0), at(72), &[]),
+            Some(Step::Escalate(1))
+        );
+        assert_eq!(plain.next_step(&ticket(72, 1, t0), at(999), &[]), None);
+    }
 
     #[test]
     fn hhmm() {

@@ -458,6 +458,10 @@ pub enum EventKind {
     Escalated,
     /// A 回访 task was opened for the owner's leader.
     RevisitOpened,
+    /// The leader called back: the resident is satisfied; the task ends.
+    RevisitSatisfied,
+    /// The leader called back: still unhappy; the task ends, the case reopens.
+    RevisitUnsatisfied,
     RecheckScheduled,
     RecheckDue,
     RecheckPassed,
@@ -494,6 +498,8 @@ impl EventKind {
             EventKind::SlaReminded => "临期提醒",
             EventKind::Escalated => "超时升级",
             EventKind::RevisitOpened => "二次回访",
+            EventKind::RevisitSatisfied => "回访满意",
+            EventKind::RevisitUnsatisfied => "回访不满意",
             EventKind::RecheckScheduled => "安排复查",
             EventKind::RecheckDue => "复查提醒",
             EventKind::RecheckPassed => "复查通过",

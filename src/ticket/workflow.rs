@@ -43,10 +43,14 @@ pub enum Act {
     RecheckPass,
     /// The problem is back: reopened as recurring.
     RecheckFound,
+    /// `#回访 N 满意`: the 回访 task ends.
+    RevisitDone,
+    /// `#回访 N 不满意`: the task ends and the case goes back to work.
+    RevisitFailed,
 }
 
 impl Act {
-    pub const ALL: [Act; 25] = [
+    pub const ALL: [Act; 27] = [
         Act::Supplement,
         Act::Confirm,
         Act::NotFixed,
@@ -72,6 +76,8 @@ impl Act {
         Act::RecheckDue,
         Act::RecheckPass,
         Act::RecheckFound,
+        Act::RevisitDone,
+        Act::RevisitFailed,
     ];
 
     /// The verb used in refusals: "#1024 已办结，不能再认领".
@@ -102,6 +108,8 @@ impl Act {
             Act::RecheckDue => "复查提醒",
             Act::RecheckPass => "复查通过",
             Act::RecheckFound => "复查重开",
+            Act::RevisitDone => "登记回访",
+            Act::RevisitFailed => "回访后重开",
         }
     }
 }
@@ -121,6 +129,7 @@ use Status::*;
 const LIVE: &[Status] = &[Open, Assigned, InProgress, OnHold];
 const WORKING: &[Status] = &[Open, Assigned, InProgress];
 const DONE: &[Status] = &[Resolved, Closed];
+const FOLLOWED: &[Status] = &[Open, Assigned, InProgress, OnHold, Resolved, Closed];
 
 /// The one table. A (status, action) pair not listed here is refused.
 pub const TABLE: &[(Act, &[Status], Target)] = &[
@@ -172,6 +181,12 @@ pub const TABLE: &[(Act, &[Status], Target)] = &[
     (Act::RecheckDue, DONE, Target::Same),
     (Act::RecheckPass, DONE, Target::Same),
     (Act::RecheckFound, DONE, Target::Reopen),
+    // 回访 results: a task is opened on a finished case (a poor rating) or
+    // one back at work (a second 未解决); an unhappy resident reopens a
+    // finished one, and one still at work stays where it is.
+    (Act::RevisitDone, FOLLOWED, Target::Same),
+    (Act::RevisitFailed, LIVE, Target::Same),
+    (Act::RevisitFailed, DONE, Target::Reopen),
 ];
 
 /// Looks up an action in the table; `Err` carries the Chinese refusal.
@@ -293,6 +308,18 @@ mod tests {
             (Act::RecheckPass, Closed, Target::Same),
             (Act::RecheckFound, Resolved, Target::Reopen),
             (Act::RecheckFound, Closed, Target::Reopen),
+            (Act::RevisitDone, Open, Target::Same),
+            (Act::RevisitDone, Assigned, Target::Same),
+            (Act::RevisitDone, InProgress, Target::Same),
+            (Act::RevisitDone, OnHold, Target::Same),
+            (Act::RevisitDone, Resolved, Target::Same),
+            (Act::RevisitDone, Closed, Target::Same),
+            (Act::RevisitFailed, Open, Target::Same),
+            (Act::RevisitFailed, Assigned, Target::Same),
+            (Act::RevisitFailed, InProgress, Target::Same),
+            (Act::RevisitFailed, OnHold, Target::Same),
+            (Act::RevisitFailed, Resolved, Target::Reopen),
+            (Act::RevisitFailed, Closed, Target::Reopen),
         ];
         let mut checked = 0;
         for act in Act::ALL {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod org;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -10,21 +10,22 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::command::{help_for, help_text, Access, Command, CommandKind, ListScope};
+use super::command::{help_for, help_text, Access, Command, CommandKind};
 use super::correction::{Correction, CorrectionKind, NOT_A_COMPLAINT};
-use super::duplicate;
 use super::error::StoreError;
-use super::export::{ticket_brief, ticket_line};
 use super::inquiry::{Inquiry, InquiryOutcome, InquiryRecord};
 use super::model::{
     ComplaintInput, Event, EventKind, Person, Role, Status, Ticket, TicketId, UNCLASSIFIED_ID,
     UNCLASSIFIED_NAME,
 };
-use super::reply::{render, render_key, template, ticket_vars};
-use super::store::{Action, Context, ListFilter, Reply, Store};
+use super::reply::{render_key, ticket_vars};
+use super::store::{Action, Context, Reply, Store};
 use super::workflow::{self, Act};
 use crate::message::InboundMessage;
 
+mod complaint;
+mod list;
+mod merge;
 mod officers;
 mod revisit;
 mod sla;
@@ -270,175 +271,6 @@ impl Planner<'_> {
         }
     }
 
-    // ---- complaints ------------------------------------------------------
-
-    /// The complaint as the ticket keeps it: `#投诉 xxx` keeps only `xxx`.
-    fn complaint_text(&self) -> String {
-        match Command::parse(&self.msg.text) {
-            Some(Ok(Command::Report(content))) => content,
-            _ => self.msg.text.trim().to_string(),
-        }
-    }
-
-    fn complaint(&mut self, input: &ComplaintInput) -> Result<(), StoreError> {
-        let text = self.complaint_text();
-        let mut best: Option<(f64, TicketId)> = None;
-        let ids: Vec<TicketId> = self
-            .store
-            .ids_in_group(&self.msg.platform, &self.msg.group_id)
-            .take(DUPLICATE_SCAN_LIMIT)
-            .collect::<Result<_, _>>()?;
-        let window_start = self.now - Duration::hours(i64::from(self.ctx.duplicate_window_hours));
-        for id in ids {
-            let Some(t) = self.store.get(id)? else {
-                continue;
-            };
-            // Ids come newest first and numbers grow with time: once one is
-            // older than the window, so is every ticket after it.
-            if t.created_at < window_start {
-                break;
-            }
-            let score = duplicate::score(
-                &t,
-                input,
-                &self.msg.platform,
-                &self.msg.group_id,
-                self.now,
-                self.ctx.duplicate_window_hours,
-            );
-            if let Some(s) = score {
-                // Ties go to the newer ticket (ids come newest first).
-                if best.is_none_or(|(b, _)| s > b) {
-                    best = Some((s, id));
-                }
-            }
-        }
-        match best {
-            Some((_, id)) => self.join_existing(id, input, &text)?,
-            None => self.create(input, text.clone())?,
-        }
-        if input.missed {
-            let label = (input.category.as_str(), input.category_name.as_str());
-            let ticket = self.plan.ticket;
-            self.correct(CorrectionKind::Reported, ticket, &text, label, None);
-        }
-        Ok(())
-    }
-
-    fn join_existing(
-        &mut self,
-        id: TicketId,
-        input: &ComplaintInput,
-        text: &str,
-    ) -> Result<(), StoreError> {
-        let Some(mut t) = self.load(id)? else {
-            return Ok(());
-        };
-        let added = t.add_supporter(self.me());
-        let new_images: Vec<String> = self
-            .msg
-            .images
-            .iter()
-            .filter(|i| !t.attachments.contains(i))
-            .cloned()
-            .collect();
-        let changed = added || !new_images.is_empty();
-        t.attachments.extend(new_images);
-        if changed {
-            t.priority = t.priority.max(input.priority);
-            t.updated_at = self.now;
-            let kind = if added {
-                EventKind::Supported
-            } else {
-                EventKind::Supplemented
-            };
-            self.event(&t, kind, Some(t.status), Some(text.to_string()))?;
-        }
-        let key = if added {
-            "supported"
-        } else {
-            "supported_again"
-        };
-        let reply = self.render_ticket(key, &t, &[]);
-        self.plan.ticket = Some(t.id);
-        self.say_about(&t, reply);
-        self.save(t);
-        Ok(())
-    }
-
-    fn create(&mut self, input: &ComplaintInput, text: String) -> Result<(), StoreError> {
-        let id = self.store.next_ticket_id()?;
-        let sla = input.sla_hours.max(1);
-        let location = input
-            .location
-            .as_ref()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty());
-        let t = Ticket {
-            id,
-            status: Status::Open,
-            category: input.category.clone(),
-            category_name: input.category_name.clone(),
-            department: input.department.clone(),
-            priority: input.priority,
-            sla_hours: sla,
-            location,
-            text,
-            tokens: input.tokens.clone(),
-            platform: self.msg.platform.clone(),
-            group_id: self.msg.group_id.clone(),
-            group_name: self.msg.group_name.clone(),
-            reporter: self.me(),
-            supporters: Vec::new(),
-            attachments: self.msg.images.clone(),
-            officer: None,
-            created_at: self.now,
-            updated_at: self.now,
-            due_at: self.now + Duration::hours(i64::from(sla)),
-            resolved_at: None,
-            closed_at: None,
-            status_reason: None,
-            resolution: None,
-            merged_into: None,
-            rating: None,
-            reopen_count: 0,
-            source_message_id: self.msg.message_id.clone(),
-            sla: super::model::SlaState {
-                started_at: Some(self.now),
-                ..Default::default()
-            },
-            follow_up: Default::default(),
-        };
-        let mut t = t;
-        t.sla_hours = self.ctx.sla.hours_for(t.priority, sla);
-        t.due_at = self.ctx.sla.after(self.now, i64::from(t.sla_hours) * 3600);
-        self.event(&t, EventKind::Created, None, None)?;
-        // 首接负责: the community's station officer owns it from the start.
-        let community = self.first_responder(&mut t)?;
-        // A category's own reply beats the configured and default "created" reply.
-        let category_template = input.reply_template.clone().or_else(|| {
-            self.ctx
-                .categories
-                .get(&input.category)
-                .and_then(|c| c.reply_template.clone())
-        });
-        let reply = match category_template {
-            Some(tpl) => render(&tpl, &ticket_vars(&t)),
-            None if t.category == UNCLASSIFIED_ID => {
-                self.render_ticket("created_unclassified", &t, &[])
-            }
-            None => self.render_ticket("created", &t, &[]),
-        };
-        self.plan.ticket = Some(id);
-        self.plan.new_ticket = Some(id);
-        self.say_about(&t, reply);
-        if let Some(c) = community {
-            self.staff_card(c, &t);
-        }
-        self.save(t);
-        Ok(())
-    }
-
     // ---- commands --------------------------------------------------------
 
     fn command(&mut self, cmd: &Command) -> Result<(), StoreError> {
@@ -495,25 +327,6 @@ impl Planner<'_> {
         self.say_here(text, None);
     }
 
-    fn show(&mut self, id: TicketId) -> Result<(), StoreError> {
-        let Some(t) = self.store.get(id)? else {
-            self.not_found(id);
-            return Ok(());
-        };
-        // Residents only see their own group's tickets: others may name people.
-        let same_group = t.platform == self.msg.platform && t.group_id == self.msg.group_id;
-        if !self.role.is_officer() && !same_group && !self.is_reporter(&t) {
-            let text = self.render_ticket("not_in_group", &t, &[]);
-            self.say_here(text, Some(id));
-            return Ok(());
-        }
-        let history = self.store.history(id)?;
-        let text = ticket_brief(&t, &history, self.now);
-        self.plan.ticket = Some(id);
-        self.say_here(text, Some(id));
-        Ok(())
-    }
-
     /// 核查结案 without the reporter: a ticket resolved longer ago than the
     /// configured wait closes, and its group is told how to reopen it.
     /// Anything else (confirmed meanwhile, reopened, auto-close off) is left
@@ -545,71 +358,6 @@ impl Planner<'_> {
         Ok(())
     }
 
-    fn list(&mut self, scope: &ListScope) -> Result<(), StoreError> {
-        let mut f = ListFilter {
-            limit: Some(LIST_LIMIT + 1),
-            ..ListFilter::default()
-        };
-        // Residents see their own group only; officers work across groups.
-        if !self.role.is_officer() {
-            f.group = Some((self.msg.platform.clone(), self.msg.group_id.clone()));
-        }
-        let title = match scope {
-            ListScope::Active => {
-                f.active_only = true;
-                "未结案工单".to_string()
-            }
-            ListScope::All => "全部工单".to_string(),
-            ListScope::Mine if self.role.is_officer() => {
-                f.officer = Some(self.msg.sender_id.clone());
-                f.active_only = true;
-                "我负责的工单".to_string()
-            }
-            ListScope::Mine => {
-                f.reporter = Some(self.msg.sender_id.clone());
-                "我反映的工单".to_string()
-            }
-            ListScope::Status(s) => {
-                f.status = Some(*s);
-                format!("{}的工单", s.label())
-            }
-            ListScope::Category(word) => match self.find_category(word) {
-                Some((id, name)) => {
-                    f.category = Some(id);
-                    format!("{name}类工单")
-                }
-                None => {
-                    let text = render_key(
-                        "unknown_category",
-                        &self.ctx.replies,
-                        &[
-                            ("note", word.clone()),
-                            ("categories", self.category_names()),
-                        ],
-                    );
-                    self.say_here(text, None);
-                    return Ok(());
-                }
-            },
-        };
-        let tickets = self.store.list(&f)?;
-        if tickets.is_empty() {
-            let text = template("list_empty", &self.ctx.replies).into_owned();
-            self.say_here(text, None);
-            return Ok(());
-        }
-        let mut text = format!("{title}（最近 {} 条）：", tickets.len().min(LIST_LIMIT));
-        for t in tickets.iter().take(LIST_LIMIT) {
-            text.push('\n');
-            text.push_str(&ticket_line(t, self.now));
-        }
-        if tickets.len() > LIST_LIMIT {
-            text.push_str("\n……更多请用 #列表 状态 或 #列表 类别 筛选");
-        }
-        self.say_here(text, None);
-        Ok(())
-    }
-
     fn ticket_command(&mut self, cmd: &Command) -> Result<(), StoreError> {
         let Some(id) = cmd.ticket() else {
             return Ok(());
@@ -631,6 +379,13 @@ impl Planner<'_> {
             let text = self.render_ticket("denied_reporter", &t, &[("action", act.verb().into())]);
             self.say_here(text, Some(id));
             return Ok(());
+        }
+        // Only the leaders asked to call back (or an admin) record the result.
+        if let Command::Revisit(..) = cmd {
+            if let Some(refusal) = self.revisit_refusal(&t) {
+                self.say_here(refusal, Some(id));
+                return Ok(());
+            }
         }
         let target = match workflow::check(id, t.status, act) {
             Ok(target) => target,
@@ -824,6 +579,9 @@ impl Planner<'_> {
             Command::Recheck(_, hours) => self.schedule_recheck(&mut t, *hours)?,
             Command::RecheckPass(_) => self.recheck_pass(&mut t)?,
             Command::RecheckFound(_, note) => self.recheck_found(&mut t, to, note)?,
+            Command::Revisit(_, satisfied, note) => {
+                self.revisit_result(&mut t, to, *satisfied, note.as_deref())?
+            }
             Command::NotComplaint(_) => {
                 let reason = NOT_A_COMPLAINT_REASON.to_string();
                 let label = (NOT_A_COMPLAINT, "非投诉");
@@ -906,108 +664,6 @@ impl Planner<'_> {
         t.updated_at = self.now;
         self.event(t, kind, Some(from), (!reason.is_empty()).then_some(reason))
     }
-
-    /// The last person withdrawing closes the ticket; if others reported the
-    /// same problem, only this person's report is removed and work goes on.
-    fn withdraw(&mut self, t: &mut Ticket, to: Status) -> Result<(), StoreError> {
-        let from = t.status;
-        let me = self.msg.sender_id.clone();
-        if t.report_count() > 1 {
-            if t.reporter.id == me {
-                let next = t.supporters.remove(0);
-                t.reporter = next;
-            } else {
-                t.supporters.retain(|p| p.id != me);
-            }
-            t.updated_at = self.now;
-            self.event(
-                t,
-                EventKind::Withdrawn,
-                Some(from),
-                Some("撤回个人反映".into()),
-            )?;
-            let reply = self.render_ticket("withdrawn_one", t, &[]);
-            self.say_about(t, reply);
-        } else {
-            t.status = to;
-            t.status_reason = Some("反映人撤回".into());
-            t.closed_at = Some(self.now);
-            t.updated_at = self.now;
-            self.event(t, EventKind::Withdrawn, Some(from), None)?;
-            let reply = self.render_ticket("withdrawn", t, &[]);
-            self.say_about(t, reply);
-        }
-        Ok(())
-    }
-
-    fn merge(&mut self, mut src: Ticket, into: TicketId, to: Status) -> Result<(), StoreError> {
-        if src.id == into {
-            let text = self.render_ticket("merge_self", &src, &[]);
-            self.say_here(text, Some(src.id));
-            return Ok(());
-        }
-        let Some(mut dst) = self.load(into)? else {
-            self.not_found(into);
-            return Ok(());
-        };
-        if workflow::check(into, dst.status, Act::Absorb).is_err() {
-            let vars = [
-                ("target", into.to_string()),
-                ("target_number", into.get().to_string()),
-                ("status", dst.status.label().to_string()),
-            ];
-            let text = self.render_ticket("merge_target_closed", &src, &vars);
-            self.say_here(text, Some(src.id));
-            return Ok(());
-        }
-        let from_src = src.status;
-        let from_dst = dst.status;
-        let mut joined = 0;
-        for p in src.reporters().cloned().collect::<Vec<_>>() {
-            if dst.add_supporter(p) {
-                joined += 1;
-            }
-        }
-        for a in &src.attachments {
-            if !dst.attachments.contains(a) {
-                dst.attachments.push(a.clone());
-            }
-        }
-        dst.priority = dst.priority.max(src.priority);
-        dst.updated_at = self.now;
-        src.status = to;
-        src.merged_into = Some(into);
-        src.closed_at = Some(self.now);
-        src.updated_at = self.now;
-        self.event(
-            &src,
-            EventKind::Merged,
-            Some(from_src),
-            Some(format!("合并到 {into}")),
-        )?;
-        self.event(
-            &dst,
-            EventKind::MergedFrom,
-            Some(from_dst),
-            Some(format!("{} 并入，新增 {joined} 位反映人", src.id)),
-        )?;
-        let vars = [
-            ("target", into.to_string()),
-            ("count", dst.report_count().to_string()),
-        ];
-        let text = self.render_ticket("merged", &src, &vars);
-        self.say_about(&src, text.clone());
-        // The target's residents hear about it too when it came from another group.
-        self.push_reply(
-            &dst.platform.clone(),
-            &dst.group_id.clone(),
-            &text,
-            Some(into),
-        );
-        self.save(src);
-        self.save(dst);
-        Ok(())
-    }
 }
 
 /// The workflow action a ticket command performs.
@@ -1041,6 +697,10 @@ fn act_of(cmd: &Command) -> Option<Act> {
         CommandKind::Recheck => Act::Recheck,
         CommandKind::RecheckPass => Act::RecheckPass,
         CommandKind::RecheckFound => Act::RecheckFound,
+        CommandKind::Revisit => match cmd {
+            Command::Revisit(_, false, _) => Act::RevisitFailed,
+            _ => Act::RevisitDone,
+        },
         CommandKind::NotComplaint => Act::NotComplaint,
         CommandKind::Help
         | CommandKind::Show

@@ -2,12 +2,14 @@
 //! second 未解决) and 回马枪 re-inspections (`#复查`, `#复查通过`, `#复查发现`).
 //!
 //! Revisits go to the leaders of the owner's community (or the first level
-//! above with leaders) in that level's staff group; re-inspection reminders
-//! go back to the group where `#复查` was typed.
+//! above with leaders) in that level's staff group; a leader of the
+//! ticket's chain (or an admin) records the result with `#回访 N 满意|不满意`,
+//! which ends the task, and an unhappy resident reopens a finished case.
+//! Re-inspection reminders go back to the group where `#复查` was typed.
 
 use chrono::Duration;
 
-use super::super::model::{EventKind, Revisit, Status, Ticket, TicketId};
+use super::super::model::{EventKind, Revisit, Role, Status, Ticket, TicketId};
 use super::super::store::china_tz;
 use super::super::workflow::{self, Act};
 use super::{Planner, StoreError};
@@ -62,6 +64,98 @@ impl Planner<'_> {
         if let Some(g) = unit.and_then(|u| u.staff_group.clone()) {
             self.push_reply(&g.platform, &g.group, &text, Some(t.id));
         }
+        Ok(())
+    }
+
+    /// Why the sender may not record this ticket's 回访 result, if not: no
+    /// task is open, or they are neither a leader of a unit over the
+    /// ticket's community nor an admin.
+    pub(super) fn revisit_refusal(&self, t: &Ticket) -> Option<String> {
+        let Some(task) = &t.follow_up.revisit else {
+            return Some(format!("{} 没有待登记的回访任务。", t.id));
+        };
+        if self.role == Role::Admin {
+            return None;
+        }
+        let me = format!("{}:{}", self.msg.platform, self.msg.sender_id);
+        let org = &self.ctx.org;
+        let leader = org
+            .community_of(&t.platform, &t.group_id, t.group_name.as_deref())
+            .map(|c| org.chain(c))
+            .unwrap_or_default()
+            .iter()
+            .any(|u| org.units[*u].leaders.iter().any(|m| m.key() == me));
+        (!leader).then(|| {
+            format!(
+                "抱歉，工单 {} 的回访结果只能由负责回访的领导（{}）或管理员登记。",
+                t.id, task.leaders
+            )
+        })
+    }
+
+    /// `#回访 N 满意|不满意 说明`: the result is an event and the task ends;
+    /// an unhappy resident sends a finished case back to work.
+    pub(super) fn revisit_result(
+        &mut self,
+        t: &mut Ticket,
+        to: Status,
+        satisfied: bool,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let reason = t
+            .follow_up
+            .revisit
+            .take()
+            .map_or(String::new(), |r| r.reason);
+        let who = self.me().display().to_string();
+        let detail = note.map_or(String::new(), |n| format!("（{n}）"));
+        let from = t.status;
+        t.updated_at = self.now;
+        if satisfied {
+            let note = format!("{who} 回访：居民满意{detail}");
+            self.event(t, EventKind::RevisitSatisfied, Some(from), Some(note))?;
+            self.say_here(
+                format!("{} 回访已登记：居民满意{detail}，回访任务结束。", t.id),
+                Some(t.id),
+            );
+            return Ok(());
+        }
+        let note = format!("{who} 回访：居民不满意{detail}，起因：{reason}");
+        if to == from {
+            // Still at work (a second 未解决 reopened it already).
+            self.event(t, EventKind::RevisitUnsatisfied, Some(from), Some(note))?;
+            self.say_here(
+                format!(
+                    "{} 回访已登记：居民不满意{detail}，工单仍在办理中，请抓紧处理。",
+                    t.id
+                ),
+                Some(t.id),
+            );
+            return Ok(());
+        }
+        self.reopen(t, to, EventKind::RevisitUnsatisfied, note)?;
+        let owner = t.officer.as_ref().map_or("（待认领）".to_string(), |p| {
+            format!("@{}", p.display())
+        });
+        let residents = format!(
+            "{} {}{} 经回访仍未让您满意，已重新处理，处理结果会在群里告知。",
+            t.id,
+            t.category_name,
+            t.location_suffix()
+        );
+        self.push_reply(
+            &t.platform.clone(),
+            &t.group_id.clone(),
+            &residents,
+            Some(t.id),
+        );
+        self.say_here(
+            format!(
+                "{} 回访已登记：居民不满意{detail}，工单已重开，由 {owner} 继续办理。",
+                t.id
+            ),
+            Some(t.id),
+        );
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use super::super::model::{EventKind, Ticket, TicketId};
 use super::super::store::china_tz;
 use super::super::workflow::{self, Act};
 use super::{Planner, StoreError};
-use crate::sla::{ceiling, Step};
+use crate::sla::{levels_above, Step};
 
 impl Planner<'_> {
     pub(super) fn sla_step(&mut self, id: TicketId) -> Result<(), StoreError> {
@@ -16,7 +16,11 @@ impl Planner<'_> {
             return Ok(());
         };
         let org = self.ctx.org.clone();
-        let Some(step) = self.ctx.sla.next_step(&t, self.now, ceiling(&org, &t)) else {
+        let Some(step) = self
+            .ctx
+            .sla
+            .next_step(&t, self.now, &levels_above(&org, &t))
+        else {
             return Ok(());
         };
         let act = match step {
@@ -79,9 +83,15 @@ impl Planner<'_> {
                                 .collect::<Vec<_>>()
                                 .join("、")
                         };
+                        // The period just used up: the community's, or that
+                        // of the level it had risen to.
+                        let was_at = usize::from(n - 1);
+                        let level = (was_at > 0)
+                            .then(|| chain.get(was_at).map(|i| org.units[*i].level))
+                            .flatten();
                         let text = format!(
                             "【超时升级】{what} 已超过 {} 小时办理时限（限 {due}），首接 {owner} 尚未办结，升级至{}（{}）：请 {leaders} 督办。",
-                            t.sla_hours,
+                            self.ctx.sla.period_hours(&t, level),
                             u.name,
                             u.level.label(),
                         );

@@ -81,6 +81,7 @@ pub enum CommandKind {
     Recheck,
     RecheckPass,
     RecheckFound,
+    Revisit,
 }
 
 /// One row of the command table.
@@ -120,290 +121,8 @@ macro_rules! def {
     };
 }
 
-/// Every command gongdan understands. Help text, parsing and the role check
-/// all read this table, so they cannot drift apart.
-pub const COMMANDS: &[CommandDef] = &[
-    def!(
-        Help,
-        &["帮助", "命令"],
-        &["help"],
-        OptWord,
-        Anyone,
-        "#帮助 [命令]",
-        "#帮助 认领",
-        "查看命令说明"
-    ),
-    def!(
-        Show,
-        &["查询", "查看", "进度"],
-        &["show"],
-        Ticket,
-        Anyone,
-        "#查询 工单号",
-        "#查询 1024",
-        "查看工单状态和最近进展"
-    ),
-    def!(
-        List,
-        &["列表"],
-        &["list"],
-        OptWord,
-        Anyone,
-        "#列表 [状态|类别|我的|全部]",
-        "#列表 我的",
-        "列出工单，默认列出未结案的"
-    ),
-    def!(
-        Report,
-        &["投诉", "反映"],
-        &["report"],
-        Text,
-        Anyone,
-        "#投诉 问题描述",
-        "#投诉 5号楼消防通道被车堵了",
-        "直接提交投诉，即使没有被自动识别"
-    ),
-    def!(
-        Add,
-        &["补充"],
-        &["add"],
-        TicketText,
-        Reporter,
-        "#补充 工单号 内容",
-        "#补充 1024 晚上八点以后最严重",
-        "为自己反映的工单补充信息或照片"
-    ),
-    def!(
-        Confirm,
-        &["确认", "已解决"],
-        &["confirm"],
-        Ticket,
-        ReporterOrOfficer,
-        "#确认 工单号",
-        "#确认 1024",
-        "确认问题已解决，结案"
-    ),
-    def!(
-        NotFixed,
-        &["未解决", "没解决"],
-        &["notfixed"],
-        TicketOptText,
-        Reporter,
-        "#未解决 工单号 原因",
-        "#未解决 1024 车又停回来了",
-        "反馈问题没有解决，重新处理"
-    ),
-    def!(
-        Rate,
-        &["评价", "打分"],
-        &["rate"],
-        TicketRating,
-        Reporter,
-        "#评价 工单号 1-5",
-        "#评价 1024 5",
-        "为处理结果打分（1-5 星）"
-    ),
-    def!(
-        Withdraw,
-        &["撤回", "撤销"],
-        &["withdraw"],
-        Ticket,
-        Reporter,
-        "#撤回 工单号",
-        "#撤回 1024",
-        "撤回自己的反映"
-    ),
-    def!(
-        Claim,
-        &["认领"],
-        &["claim"],
-        Ticket,
-        Officer,
-        "#认领 工单号",
-        "#认领 1024",
-        "认领工单，由自己处理"
-    ),
-    def!(
-        Assign,
-        &["派遣", "指派"],
-        &["assign"],
-        TicketText,
-        Officer,
-        "#派遣 工单号 @处理人",
-        "#派遣 1024 @张队",
-        "把工单派给指定人员"
-    ),
-    def!(
-        Progress,
-        &["处理", "进展"],
-        &["progress"],
-        TicketText,
-        Officer,
-        "#处理 工单号 备注",
-        "#处理 1024 已联系车主挪车",
-        "记录处置进展，群内可见"
-    ),
-    def!(
-        Resolve,
-        &["办结"],
-        &["resolve"],
-        TicketText,
-        Officer,
-        "#办结 工单号 处理结果",
-        "#办结 1024 车辆已挪走",
-        "办结工单，等待反映人确认"
-    ),
-    def!(
-        Reject,
-        &["驳回", "不予受理"],
-        &["reject"],
-        TicketText,
-        Officer,
-        "#驳回 工单号 原因",
-        "#驳回 1024 不属于城管职责，请联系物业",
-        "不予受理并说明原因"
-    ),
-    def!(
-        Transfer,
-        &["转办"],
-        &["transfer"],
-        TicketText,
-        Officer,
-        "#转办 工单号 部门",
-        "#转办 1024 市场监管所",
-        "转交其他部门办理"
-    ),
-    def!(
-        Merge,
-        &["合并"],
-        &["merge"],
-        TicketTicket,
-        Officer,
-        "#合并 工单号 目标工单号",
-        "#合并 1025 1024",
-        "把前一个工单合并到后一个（同一问题）"
-    ),
-    def!(
-        Hold,
-        &["挂账"],
-        &["hold"],
-        TicketText,
-        Officer,
-        "#挂账 工单号 原因",
-        "#挂账 1024 需等待道路改造",
-        "暂缓处理并说明原因"
-    ),
-    def!(
-        Reopen,
-        &["重开", "重新打开"],
-        &["reopen"],
-        TicketOptText,
-        Officer,
-        "#重开 工单号 [原因]",
-        "#重开 1024 复查发现仍有问题",
-        "重新打开已办结、已结案、已驳回或挂账的工单"
-    ),
-    def!(
-        Recat,
-        &["改类"],
-        &["recat"],
-        TicketText,
-        Officer,
-        "#改类 工单号 类别",
-        "#改类 1024 不文明养犬",
-        "更改工单类别（类别编号或中文名）"
-    ),
-    def!(
-        NotComplaint,
-        &["非投诉"],
-        &["notcomplaint"],
-        Ticket,
-        Officer,
-        "#非投诉 工单号",
-        "#非投诉 1024",
-        "误识别为投诉的消息：以「非城管诉求」不予受理，并记入分类纠错"
-    ),
-    def!(
-        Note,
-        &["备注"],
-        &["note"],
-        TicketText,
-        Officer,
-        "#备注 工单号 内容",
-        "#备注 1024 车主电话已记录",
-        "添加内部备注，不在居民群公布"
-    ),
-    def!(
-        Stats,
-        &["统计"],
-        &["stats"],
-        OptWord,
-        Officer,
-        "#统计 [今日|本周|本月]",
-        "#统计 本周",
-        "查看工单统计（北京时间；org.toml 中的人员只看本辖区）"
-    ),
-    def!(
-        Reload,
-        &["重载规则", "重载"],
-        &["reload"],
-        OptWord,
-        Admin,
-        "#重载规则 [强制]",
-        "#重载规则",
-        "重新加载分类规则；删除了仍有未结案工单的类别时需加「强制」"
-    ),
-    def!(
-        Away,
-        &["请假"],
-        &["away"],
-        None,
-        Officer,
-        "#请假",
-        "#请假",
-        "请假期间新工单不派给你（首接负责轮到下一位）"
-    ),
-    def!(
-        Back,
-        &["销假"],
-        &["back"],
-        None,
-        Officer,
-        "#销假",
-        "#销假",
-        "销假，恢复接收新工单"
-    ),
-    def!(
-        Recheck,
-        &["复查"],
-        &["recheck"],
-        TicketText,
-        Officer,
-        "#复查 工单号 天数",
-        "#复查 1024 3天",
-        "安排复查（回马枪）：到期提醒回访现场"
-    ),
-    def!(
-        RecheckPass,
-        &["复查通过"],
-        &["recheck-ok"],
-        Ticket,
-        Officer,
-        "#复查通过 工单号",
-        "#复查通过 1024",
-        "复查未见反弹，结束复查"
-    ),
-    def!(
-        RecheckFound,
-        &["复查发现"],
-        &["recheck-found"],
-        TicketText,
-        Officer,
-        "#复查发现 工单号 说明",
-        "#复查发现 1024 又堆满了",
-        "复查发现问题反弹，工单重开并记为反复发生"
-    ),
-];
+mod table;
+pub use table::COMMANDS;
 
 /// What `#列表` lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,6 +202,8 @@ pub enum Command {
     Recheck(TicketId, u32),
     RecheckPass(TicketId),
     RecheckFound(TicketId, String),
+    /// `#回访 N 满意|不满意 说明`: the 回访 task's result (true: satisfied).
+    Revisit(TicketId, bool, Option<String>),
 }
 
 /// Why a command could not be parsed. The `Display` text is the Chinese reply.
@@ -570,6 +291,7 @@ impl Command {
             Command::Recheck(..) => CommandKind::Recheck,
             Command::RecheckPass(_) => CommandKind::RecheckPass,
             Command::RecheckFound(..) => CommandKind::RecheckFound,
+            Command::Revisit(..) => CommandKind::Revisit,
         }
     }
 
@@ -601,6 +323,7 @@ impl Command {
             | Command::Recheck(t, _)
             | Command::RecheckPass(t)
             | Command::RecheckFound(t, _)
+            | Command::Revisit(t, _, _)
             | Command::NotComplaint(t) => Some(*t),
             Command::Help(_)
             | Command::List(_)
@@ -720,6 +443,32 @@ fn parse_wait(text: &str) -> Option<u32> {
     (1..=366 * 24).contains(&hours).then_some(hours)
 }
 
+/// `满意 说明` → (true, "说明"), `不满意，说明` → (false, "说明"): the result
+/// word first, then the note, after a space or a comma.
+fn parse_satisfaction(text: &str) -> Option<(bool, String)> {
+    const WORDS: &[(&str, bool)] = &[
+        ("很不满意", false),
+        ("不满意", false),
+        ("unsatisfied", false),
+        ("非常满意", true),
+        ("基本满意", true),
+        ("满意", true),
+        ("satisfied", true),
+    ];
+    let t = text.trim_start();
+    WORDS.iter().find_map(|(w, ok)| {
+        let head = t.get(..w.len())?;
+        let rest = &t[w.len()..];
+        let ends = rest.is_empty()
+            || rest.starts_with(|c: char| c.is_whitespace() || "，,。.：:；;".contains(c));
+        (head.eq_ignore_ascii_case(w) && ends).then(|| {
+            let note =
+                rest.trim_start_matches(|c: char| c.is_whitespace() || "，,。.：:；;".contains(c));
+            (*ok, note.trim_end().to_string())
+        })
+    })
+}
+
 fn parse_rating(word: &str) -> Option<u8> {
     let w = word.trim_end_matches(['星', '分']);
     let n = match w {
@@ -808,6 +557,10 @@ fn build(def: &'static CommandDef, args: &str) -> Result<Command, CommandError> 
                 K::Note => Command::Note(id, text),
                 K::Recheck => Command::Recheck(id, parse_wait(&text).ok_or_else(|| usage(def))?),
                 K::RecheckFound => Command::RecheckFound(id, text),
+                K::Revisit => {
+                    let (satisfied, note) = parse_satisfaction(&text).ok_or_else(|| usage(def))?;
+                    Command::Revisit(id, satisfied, optional_text(&note))
+                }
                 _ => return Err(usage(def)),
             }
         }
@@ -879,288 +632,4 @@ pub fn help_for(word: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(n: u64) -> TicketId {
-        TicketId::new(n).expect("nonzero")
-    }
-
-    #[test]
-    fn every_kind_has_one_row_and_names_are_unique() {
-        let mut seen = std::collections::HashSet::new();
-        for d in COMMANDS {
-            assert_eq!(def_of(d.kind).kind, d.kind);
-            for n in d.names.iter().chain(d.aliases.iter()) {
-                assert!(seen.insert(n.to_lowercase()), "duplicate name {n}");
-            }
-            // The usage and example must themselves parse (the example to this command).
-            let parsed = Command::parse(d.example);
-            assert!(
-                matches!(&parsed, Some(Ok(c)) if c.kind() == d.kind),
-                "{} -> {parsed:?}",
-                d.example
-            );
-        }
-        assert_eq!(COMMANDS.len(), 28);
-    }
-
-    /// Every command in Chinese and English form.
-    #[test]
-    fn chinese_and_english_forms() {
-        let cases: Vec<(&str, &str, Command)> = vec![
-            ("#帮助", "/help", Command::Help(None)),
-            ("#查询 1024", "/show #1024", Command::Show(t(1024))),
-            ("#列表", "/list", Command::List(ListScope::Active)),
-            ("#列表 我的", "/list mine", Command::List(ListScope::Mine)),
-            ("#列表 全部", "/list all", Command::List(ListScope::All)),
-            (
-                "#列表 已办结",
-                "/list resolved",
-                Command::List(ListScope::Status(Status::Resolved)),
-            ),
-            (
-                "#列表 dog",
-                "/list dog",
-                Command::List(ListScope::Category("dog".into())),
-            ),
-            (
-                "#投诉 楼道堆物",
-                "/report 楼道堆物",
-                Command::Report("楼道堆物".into()),
-            ),
-            (
-                "#补充 1024 晚上更吵",
-                "/add 1024 晚上更吵",
-                Command::Add(t(1024), "晚上更吵".into()),
-            ),
-            ("#确认 1024", "/confirm 1024", Command::Confirm(t(1024))),
-            (
-                "#未解决 1024 又来了",
-                "/notfixed 1024 又来了",
-                Command::NotFixed(t(1024), Some("又来了".into())),
-            ),
-            (
-                "#未解决 1024",
-                "/notfixed 1024",
-                Command::NotFixed(t(1024), None),
-            ),
-            (
-                "#评价 1024 5",
-                "/rate 1024 5",
-                Command::Rate(t(1024), 5, None),
-            ),
-            (
-                "#评价 1024 四星 挺快",
-                "/rate 1024 4 挺快",
-                Command::Rate(t(1024), 4, Some("挺快".into())),
-            ),
-            ("#撤回 1024", "/withdraw 1024", Command::Withdraw(t(1024))),
-            ("#认领 1024", "/claim 1024", Command::Claim(t(1024))),
-            (
-                "#派遣 1024 @张队",
-                "/assign 1024 张队",
-                Command::Assign(t(1024), "张队".into()),
-            ),
-            (
-                "#处理 1024 已联系车主",
-                "/progress 1024 已联系车主",
-                Command::Progress(t(1024), "已联系车主".into()),
-            ),
-            (
-                "#办结 1024 已挪车",
-                "/resolve 1024 已挪车",
-                Command::Resolve(t(1024), "已挪车".into()),
-            ),
-            (
-                "#驳回 1024 不属于职责",
-                "/reject 1024 不属于职责",
-                Command::Reject(t(1024), "不属于职责".into()),
-            ),
-            (
-                "#转办 1024 市场监管所",
-                "/transfer 1024 市场监管所",
-                Command::Transfer(t(1024), "市场监管所".into()),
-            ),
-            (
-                "#合并 1025 1024",
-                "/merge #1025 #1024",
-                Command::Merge(t(1025), t(1024)),
-            ),
-            (
-                "#挂账 1024 等待改造",
-                "/hold 1024 等待改造",
-                Command::Hold(t(1024), "等待改造".into()),
-            ),
-            ("#重开 1024", "/reopen 1024", Command::Reopen(t(1024), None)),
-            (
-                "#改类 1024 不文明养犬",
-                "/recat 1024 dog",
-                Command::Recat(t(1024), "不文明养犬".into()),
-            ),
-            (
-                "#非投诉 1024",
-                "/notcomplaint 1024",
-                Command::NotComplaint(t(1024)),
-            ),
-            (
-                "#备注 1024 内部",
-                "/note 1024 内部",
-                Command::Note(t(1024), "内部".into()),
-            ),
-            ("#统计", "/stats", Command::Stats(Period::Today)),
-            ("#统计 本周", "/stats week", Command::Stats(Period::Week)),
-            ("#统计 本月", "/stats month", Command::Stats(Period::Month)),
-            (
-                "#重载规则",
-                "/reload",
-                Command::Reload {
-                    allow_removed: false,
-                },
-            ),
-            (
-                "#重载规则 强制",
-                "/reload force",
-                Command::Reload {
-                    allow_removed: true,
-                },
-            ),
-        ];
-        for (zh, en, want) in cases {
-            let want_en = match (&want, en) {
-                (Command::Recat(id, _), _) => Command::Recat(*id, "dog".into()),
-                _ => want.clone(),
-            };
-            assert_eq!(Command::parse(zh), Some(Ok(want.clone())), "{zh}");
-            assert_eq!(Command::parse(en), Some(Ok(want_en.clone())), "{en}");
-            // Either prefix works for either language.
-            let swapped = format!("/{}", &zh[1..]);
-            assert_eq!(Command::parse(&swapped), Some(Ok(want)), "{swapped}");
-            let upper = format!("#{}", en[1..].to_uppercase());
-            if !matches!(
-                want_en,
-                Command::Assign(..) | Command::List(_) | Command::Recat(..)
-            ) {
-                assert!(matches!(Command::parse(&upper), Some(Ok(_))), "{upper}");
-            }
-        }
-    }
-
-    #[test]
-    fn tolerant_forms() {
-        let cases: &[(&str, Command)] = &[
-            ("＃认领　＃１０２４", Command::Claim(t(1024))),
-            ("#认领1024", Command::Claim(t(1024))),
-            ("#认领 # 1024", Command::Claim(t(1024))),
-            ("  #认领 1024号  ", Command::Claim(t(1024))),
-            ("#认领 1024 马上到", Command::Claim(t(1024))),
-            ("／ｃｌａｉｍ　１０２４", Command::Claim(t(1024))),
-            (
-                "#重载规则",
-                Command::Reload {
-                    allow_removed: false,
-                },
-            ),
-            (
-                "＃重载规则　强制",
-                Command::Reload {
-                    allow_removed: true,
-                },
-            ),
-            (
-                "#办结 1024 已处理，车主已挪车 谢谢配合",
-                Command::Resolve(t(1024), "已处理，车主已挪车 谢谢配合".into()),
-            ),
-            ("＃评价　１０２４　５", Command::Rate(t(1024), 5, None)),
-            ("#派遣 1024 ＠张队", Command::Assign(t(1024), "张队".into())),
-            ("＃统计　本周", Command::Stats(Period::Week)),
-        ];
-        for (input, want) in cases {
-            assert_eq!(Command::parse(input), Some(Ok(want.clone())), "{input}");
-        }
-    }
-
-    #[test]
-    fn not_commands() {
-        for input in [
-            "",
-            "楼下好吵",
-            "#",
-            "/",
-            "#1024 还没人管",
-            "/::)",
-            "# 标题",
-            "#今日话题#",
-            "＃１０２４",
-        ] {
-            assert_eq!(Command::parse(input), None, "{input:?}");
-        }
-    }
-
-    #[test]
-    fn malformed_commands_explain_themselves() {
-        let cases: &[(&str, &str)] = &[
-            ("#认领", "用法：#认领 工单号，例如 #认领 1024"),
-            (
-                "#认领 abc",
-                "工单号应为数字，例如 #认领 1024（收到的是「abc」）",
-            ),
-            ("#claim", "用法：#认领 工单号，例如 #认领 1024"),
-            ("#foo", "未知命令「#foo」。发送 #帮助 查看可用命令。"),
-            (
-                "#办结 1024",
-                "用法：#办结 工单号 处理结果，例如 #办结 1024 车辆已挪走",
-            ),
-            (
-                "#合并 1024",
-                "用法：#合并 工单号 目标工单号，例如 #合并 1025 1024",
-            ),
-            ("#评价 1024 9", "评分应为 1 到 5 的整数，例如 #评价 1024 5"),
-            ("#评价 1024", "用法：#评价 工单号 1-5，例如 #评价 1024 5"),
-            (
-                "#统计 明年",
-                "统计周期应为 今日、本周 或 本月，例如 #统计 本周",
-            ),
-            (
-                "#派遣 1024 @",
-                "用法：#派遣 工单号 @处理人，例如 #派遣 1024 @张队",
-            ),
-            (
-                "#投诉",
-                "用法：#投诉 问题描述，例如 #投诉 5号楼消防通道被车堵了",
-            ),
-            (
-                "#认领 0",
-                "工单号应为数字，例如 #认领 1024（收到的是「0」）",
-            ),
-        ];
-        for (input, want) in cases {
-            match Command::parse(input) {
-                Some(Err(e)) => assert_eq!(e.to_string(), *want, "{input}"),
-                other => panic!("{input}: expected error, got {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn help_is_generated_per_role() {
-        let resident = help_text(Role::Resident);
-        let officer = help_text(Role::Officer);
-        let admin = help_text(Role::Admin);
-        assert!(resident.contains("#查询 工单号"));
-        assert!(resident.contains("#确认 工单号"));
-        assert!(!resident.contains("#认领"));
-        assert!(officer.contains("#认领 工单号"));
-        assert!(officer.contains("#统计") && !officer.contains("#重载规则"));
-        assert!(!resident.contains("#统计"));
-        assert!(officer.contains("#非投诉 工单号") && officer.contains("/notcomplaint"));
-        assert!(!resident.contains("#非投诉"));
-        assert!(admin.contains("#统计") && admin.contains("#认领") && admin.contains("#重载规则"));
-        for d in COMMANDS {
-            assert!(admin.contains(d.usage), "{}", d.usage);
-        }
-        let one = help_for("认领").expect("known");
-        assert!(one.contains("#认领 1024") && one.contains("/claim"));
-        assert_eq!(help_for("不存在"), None);
-    }
-}
+mod tests;

@@ -4,11 +4,14 @@
 //! so logging a config (or an error containing one) never leaks them.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+mod secret;
+mod validate;
+pub use secret::Secret;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -71,6 +74,10 @@ pub struct SlaConfig {
     pub holidays: Option<PathBuf>,
     /// Per-priority `sla_hours` that replace the category's (`urgent = 4`).
     pub priority_hours: BTreeMap<String, u32>,
+    /// Per-level time once a ticket has risen there (`street = 24`): the
+    /// hours that level has before the ticket rises again. Unset levels get
+    /// the ticket's own `sla_hours`.
+    pub level_hours: BTreeMap<String, u32>,
     /// The owner is reminded at this share of the time (percent).
     pub remind_percent: u32,
     /// How often the timer looks, besides when the clock jumps.
@@ -93,6 +100,7 @@ impl Default for SlaConfig {
             work_end: "18:00".into(),
             holidays: None,
             priority_hours: BTreeMap::new(),
+            level_hours: BTreeMap::new(),
             remind_percent: 75,
             check_every_secs: 60,
         }
@@ -512,75 +520,6 @@ impl WecomConfig {
     }
 }
 
-/// A value that must never appear in logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
-        d.deserialize_any(SecretVisitor)
-    }
-}
-
-/// Accepts only strings, and says so without repeating what it got: serde's
-/// own "invalid type: integer `123456`" would print the secret.
-struct SecretVisitor;
-
-impl<'de> serde::de::Visitor<'de> for SecretVisitor {
-    type Value = Secret;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a quoted string")
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
-        Ok(Secret(v.to_string()))
-    }
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Secret, E> {
-        Ok(Secret(v))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
-        Err(E::custom(NOT_A_STRING))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
-        Err(E::custom(NOT_A_STRING))
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
-        Err(E::custom(NOT_A_STRING))
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
-        Err(E::custom(NOT_A_STRING))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-        Err(serde::de::Error::custom(NOT_A_STRING))
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-        Err(serde::de::Error::custom(NOT_A_STRING))
-    }
-}
-
-const NOT_A_STRING: &str = "a secret must be a quoted string";
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -659,145 +598,6 @@ impl Config {
         config.validate()?;
         Ok(config)
     }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        if self.server.max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid(
-                "server.max_body_bytes must be at least 1024".into(),
-            ));
-        }
-        if self.outbox.per_group_per_minute == 0 {
-            return Err(ConfigError::Invalid(
-                "outbox.per_group_per_minute must be at least 1".into(),
-            ));
-        }
-        if self.outbox.send_timeout_ms == 0 || self.outbox.max_in_flight == 0 {
-            return Err(ConfigError::Invalid(
-                "outbox.send_timeout_ms and outbox.max_in_flight must be at least 1".into(),
-            ));
-        }
-        let telegram = &self.platforms.telegram;
-        if telegram.enabled
-            && telegram
-                .bot_token
-                .as_ref()
-                .is_none_or(|t| t.expose().is_empty())
-        {
-            return Err(ConfigError::Invalid(
-                "platforms.telegram.bot_token is required when telegram is enabled".into(),
-            ));
-        }
-        for id in self.roles.officers.iter().chain(&self.roles.admins) {
-            if !id.contains(':') {
-                return Err(ConfigError::Invalid(format!(
-                    "roles: {id:?} must be \"platform:user_id\", e.g. \"onebot:10001\""
-                )));
-            }
-        }
-        if !(1..=100).contains(&self.sla.remind_percent) {
-            return Err(ConfigError::Invalid(
-                "sla.remind_percent must be between 1 and 100".into(),
-            ));
-        }
-        for (key, value) in [
-            ("sla.work_start", &self.sla.work_start),
-            ("sla.work_end", &self.sla.work_end),
-            ("digest.morning_at", &self.digest.morning_at),
-        ] {
-            if crate::sla::parse_hhmm(value).is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "{key} must be HH:MM, e.g. \"09:00\" (got {value:?})"
-                )));
-            }
-        }
-        for key in self.sla.priority_hours.keys() {
-            if crate::priority::Priority::parse(key).is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "sla.priority_hours: {key:?} is not a priority (low, normal, high, urgent)"
-                )));
-            }
-        }
-        for (key, secret) in self.secrets() {
-            // `api_token = ""` or `KEY=${UNSET}` in a compose file: an empty
-            // secret would turn authentication off (or sign with an empty key).
-            if secret.is_some_and(|s| s.expose().trim().is_empty()) {
-                return Err(ConfigError::Invalid(format!(
-                    "{key} is empty: set a value, or remove the key to leave it unset"
-                )));
-            }
-        }
-        if self.storage.cache_mb == 0 {
-            return Err(ConfigError::Invalid(
-                "storage.cache_mb must be at least 1".into(),
-            ));
-        }
-        if self.server.max_connections == 0 {
-            return Err(ConfigError::Invalid(
-                "server.max_connections must be at least 1".into(),
-            ));
-        }
-        self.platforms.feishu.validate()?;
-        self.platforms.dingtalk.validate()?;
-        self.platforms.wecom.validate()?;
-        Ok(())
-    }
-}
-
-impl Config {
-    /// Every [`Secret`] in the config with its key, so one check covers them all.
-    fn secrets(&self) -> Vec<(String, Option<&Secret>)> {
-        let p = &self.platforms;
-        let mut out = vec![
-            (
-                "server.api_token".to_string(),
-                self.server.api_token.as_ref(),
-            ),
-            ("platforms.generic.secret".into(), p.generic.secret.as_ref()),
-            ("platforms.onebot.secret".into(), p.onebot.secret.as_ref()),
-            (
-                "platforms.onebot.access_token".into(),
-                p.onebot.access_token.as_ref(),
-            ),
-            ("platforms.wechat.token".into(), p.wechat.token.as_ref()),
-            (
-                "platforms.wechat.api_token".into(),
-                p.wechat.api_token.as_ref(),
-            ),
-            (
-                "platforms.telegram.bot_token".into(),
-                p.telegram.bot_token.as_ref(),
-            ),
-            (
-                "platforms.telegram.secret_token".into(),
-                p.telegram.secret_token.as_ref(),
-            ),
-            (
-                "platforms.feishu.app_secret".into(),
-                p.feishu.app_secret.as_ref(),
-            ),
-            (
-                "platforms.feishu.verification_token".into(),
-                p.feishu.verification_token.as_ref(),
-            ),
-            (
-                "platforms.feishu.encrypt_key".into(),
-                p.feishu.encrypt_key.as_ref(),
-            ),
-            (
-                "platforms.dingtalk.app_secret".into(),
-                p.dingtalk.app_secret.as_ref(),
-            ),
-            ("platforms.wecom.token".into(), p.wecom.token.as_ref()),
-            (
-                "platforms.wecom.encoding_aes_key".into(),
-                p.wecom.encoding_aes_key.as_ref(),
-            ),
-        ];
-        for (chat, key) in &p.wecom.webhook_keys {
-            out.push((format!("platforms.wecom.webhook_keys.{chat}"), Some(key)));
-        }
-        out
-    }
 }
 
 /// An environment value is TOML when it parses as a TOML value (`8080`,
@@ -848,258 +648,4 @@ fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_need_no_file() {
-        let c = Config::load_with_env(None, Vec::new()).unwrap();
-        assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.storage.data_dir, PathBuf::from("data"));
-        assert!(c.platforms.generic.enabled);
-        assert_eq!(c.server.max_body_bytes, 65536);
-    }
-
-    #[test]
-    fn the_sled_cache_bound_is_a_setting() {
-        let c = Config::load_with_env(None, Vec::new()).unwrap();
-        assert_eq!(c.storage.cache_mb, crate::ticket::DEFAULT_CACHE_MB);
-        let env = |v: &str| vec![("GONGDAN__STORAGE__CACHE_MB".to_string(), v.to_string())];
-        let c = Config::load_with_env(None, env("4")).unwrap();
-        assert_eq!(c.storage.cache_mb, 4);
-        let err = Config::load_with_env(None, env("0")).unwrap_err();
-        assert!(err.to_string().contains("storage.cache_mb"), "{err}");
-    }
-
-    #[test]
-    fn environment_overrides_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[server]\nbind = \"127.0.0.1:9000\"\n").unwrap();
-        let env = vec![
-            (
-                "GONGDAN__SERVER__BIND".to_string(),
-                "0.0.0.0:7000".to_string(),
-            ),
-            (
-                "GONGDAN__ROLES__OFFICERS".to_string(),
-                r#"["generic:w"]"#.to_string(),
-            ),
-            (
-                "GONGDAN__PLATFORMS__GENERIC__SECRET".to_string(),
-                "s3cret".to_string(),
-            ),
-            ("UNRELATED".to_string(), "x".to_string()),
-        ];
-        let c = Config::load_with_env(Some(&path), env).unwrap();
-        assert_eq!(c.server.bind.to_string(), "0.0.0.0:7000");
-        assert_eq!(c.roles.officers, vec!["generic:w".to_string()]);
-        let secret = c.platforms.generic.secret.clone().unwrap();
-        assert_eq!(secret.expose(), "s3cret");
-        assert!(!format!("{c:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn im_platforms_are_off_unless_enabled() {
-        let c = Config::load_with_env(None, Vec::new()).unwrap();
-        assert!(!c.platforms.onebot.enabled);
-        assert!(!c.platforms.wechat.enabled);
-        assert!(!c.platforms.telegram.enabled);
-        assert_eq!(c.platforms.telegram.api_base, "https://api.telegram.org");
-
-        let env = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<Vec<_>>()
-        };
-        let err = Config::load_with_env(
-            None,
-            env(&[("GONGDAN__PLATFORMS__TELEGRAM__ENABLED", "true")]),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("bot_token"), "{err}");
-        let c = Config::load_with_env(
-            None,
-            env(&[
-                ("GONGDAN__PLATFORMS__TELEGRAM__ENABLED", "true"),
-                ("GONGDAN__PLATFORMS__TELEGRAM__BOT_TOKEN", "123:abc"),
-                ("GONGDAN__PLATFORMS__ONEBOT__ENABLED", "true"),
-                ("GONGDAN__PLATFORMS__ONEBOT__SECRET", "qq-s3cret"),
-                ("GONGDAN__PLATFORMS__WECHAT__TOKEN", "wx-s3cret"),
-            ]),
-        )
-        .unwrap();
-        assert!(c.platforms.telegram.enabled && c.platforms.onebot.enabled);
-        assert!(
-            !c.platforms.wechat.enabled,
-            "a token alone does not turn it on"
-        );
-        let shown = format!("{c:?}");
-        for secret in ["123:abc", "qq-s3cret", "wx-s3cret"] {
-            assert!(!shown.contains(secret), "{secret} leaked");
-        }
-    }
-
-    #[test]
-    fn example_config_parses_with_every_chat_platform_off() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
-        let c = Config::load_with_env(Some(&path), Vec::new()).unwrap();
-        assert!(!c.platforms.onebot.enabled);
-        assert!(!c.platforms.wechat.enabled);
-        assert!(!c.platforms.telegram.enabled);
-        let p = &c.platforms;
-        assert!(!p.feishu.enabled && !p.dingtalk.enabled && !p.wecom.enabled);
-        assert_eq!(p.feishu.api_base, "https://open.feishu.cn");
-        assert_eq!(p.dingtalk.max_clock_skew_secs, 3600);
-        assert!(p.wecom.webhook_keys.is_empty());
-        assert_eq!(
-            c.tickets.auto_close_hours,
-            Config::default().tickets.auto_close_hours
-        );
-    }
-
-    #[test]
-    fn an_enabled_chat_platform_needs_its_keys() {
-        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        for (on, missing) in [
-            ("GONGDAN__PLATFORMS__FEISHU__ENABLED", "app_id"),
-            ("GONGDAN__PLATFORMS__DINGTALK__ENABLED", "app_key"),
-            ("GONGDAN__PLATFORMS__WECOM__ENABLED", "token"),
-        ] {
-            let err = Config::load_with_env(None, env(&[(on, "true")])).unwrap_err();
-            assert!(err.to_string().contains(missing), "{err}");
-        }
-        let err = Config::load_with_env(
-            None,
-            env(&[
-                ("GONGDAN__PLATFORMS__FEISHU__ENABLED", "true"),
-                ("GONGDAN__PLATFORMS__FEISHU__APP_ID", "cli_x"),
-                ("GONGDAN__PLATFORMS__FEISHU__APP_SECRET", "s"),
-            ]),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("verification_token"), "{err}");
-        let err = Config::load_with_env(
-            None,
-            env(&[
-                ("GONGDAN__PLATFORMS__WECOM__ENABLED", "true"),
-                ("GONGDAN__PLATFORMS__WECOM__TOKEN", "t"),
-                ("GONGDAN__PLATFORMS__WECOM__ENCODING_AES_KEY", "short"),
-            ]),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("43-character"), "{err}");
-        let c = Config::load_with_env(
-            None,
-            env(&[
-                ("GONGDAN__PLATFORMS__WECOM__ENABLED", "true"),
-                ("GONGDAN__PLATFORMS__WECOM__TOKEN", "t0ken-value"),
-                (
-                    "GONGDAN__PLATFORMS__WECOM__ENCODING_AES_KEY",
-                    "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-                ),
-                (
-                    "GONGDAN__PLATFORMS__WECOM__WEBHOOK_KEYS",
-                    r#"{ "wrAbC" = "hook-key" }"#,
-                ),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.platforms.wecom.webhook_keys["wrAbC"].expose(), "hook-key");
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("t0ken-value") && !shown.contains("hook-key"));
-    }
-
-    /// Each key of [`Config::secrets`] as the variable that sets it.
-    fn secret_vars() -> Vec<(String, String)> {
-        let mut c = Config::default();
-        c.platforms
-            .wecom
-            .webhook_keys
-            .insert("wrabc".into(), Secret::new("x"));
-        c.secrets()
-            .into_iter()
-            .map(|(key, _)| {
-                let var = format!("{ENV_PREFIX}{}", key.replace('.', "__").to_uppercase());
-                (key, var)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn an_empty_secret_is_refused_by_name() {
-        let vars = secret_vars();
-        assert!(vars.len() >= 15, "{vars:?}");
-        for (key, var) in &vars {
-            for empty in ["", "   "] {
-                let err = Config::load_with_env(None, vec![(var.clone(), empty.to_string())])
-                    .expect_err(key);
-                assert!(err.to_string().contains(key.as_str()), "{key}: {err}");
-            }
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[platforms.generic]\nsecret = \"\"\n").unwrap();
-        let err = Config::load_with_env(Some(&path), Vec::new()).unwrap_err();
-        assert!(
-            err.to_string().contains("platforms.generic.secret"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_all_digit_secret_stays_text_and_is_never_echoed() {
-        for (key, var) in secret_vars() {
-            if key.ends_with("encoding_aes_key") {
-                continue; // only checked when wecom is on; any 43 characters
-            }
-            let c = Config::load_with_env(None, vec![(var, "00123456".to_string())])
-                .unwrap_or_else(|e| panic!("{key}: {e}"));
-            let got = c.secrets().into_iter().find(|(k, _)| *k == key);
-            let got = got.and_then(|(_, s)| s.map(|s| s.expose().to_string()));
-            assert_eq!(got.as_deref(), Some("00123456"), "{key}");
-        }
-        let c = Config::load_with_env(
-            None,
-            vec![("GONGDAN__SERVER__API_TOKEN".into(), "123456".into())],
-        )
-        .unwrap();
-        assert_eq!(c.server.api_token.unwrap().expose(), "123456");
-        // Other keys still take TOML values from the environment.
-        let c = Config::load_with_env(
-            None,
-            vec![("GONGDAN__SERVER__MAX_BODY_BYTES".into(), "4096".into())],
-        )
-        .unwrap();
-        assert_eq!(c.server.max_body_bytes, 4096);
-
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[server]\napi_token = 987654321\n").unwrap();
-        let err = Config::load_with_env(Some(&path), Vec::new()).unwrap_err();
-        let shown = format!("{err} {err:?}");
-        assert!(
-            shown.contains("c.toml:2") && shown.contains("quoted string"),
-            "{shown}"
-        );
-        assert!(!shown.contains("987654321"), "{shown}");
-    }
-
-    #[test]
-    fn bad_file_names_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[server]\n\nport = 1\n").unwrap();
-        let err = Config::load_with_env(Some(&path), Vec::new()).unwrap_err();
-        assert!(
-            err.to_string().contains("c.toml:3: unknown field `port`"),
-            "{err}"
-        );
-    }
-}
+mod tests;
