@@ -221,7 +221,10 @@ impl Service {
     }
 
     pub fn begin_shutdown(&self) {
-        let _ = self.shutdown.send(true);
+        // `send` drops the value when nobody subscribed yet (a stop right
+        // after start, before the server task ran): the server would then
+        // wait for ever. `send_replace` always stores it.
+        self.shutdown.send_replace(true);
         self.outbox_wake.notify_waiters();
     }
 
