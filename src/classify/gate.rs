@@ -1,7 +1,7 @@
 //! Pattern gating: run a rule pattern only where the message can match it.
 //!
 //! Every pattern branch has clauses, sets of literals one of which each of
-//! its matches contains (see `rules::load::required_clauses`). One
+//! its matches contains (see `rules::compile::required_clauses`). One
 //! Aho-Corasick pass over the message finds them all; a pattern runs only
 //! when each of its clauses was seen, and a pattern whose matches start
 //! with a known literal runs anchored at each place one starts, a short

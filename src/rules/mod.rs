@@ -5,6 +5,7 @@
 //! `file:line` errors. A running service keeps its old rule set when a new one
 //! fails to load.
 
+mod compile;
 mod corpus;
 mod error;
 mod load;
@@ -20,8 +21,9 @@ use aho_corasick::AhoCorasick;
 use jieba_rs::Jieba;
 use regex::Regex;
 
+pub(crate) use compile::compile_regex;
 pub use error::{line_of, RuleError, RuleErrors};
-pub(crate) use load::{compile_regex, read_toml};
+pub(crate) use load::read_toml;
 pub use model::held_out;
 pub(crate) use model::{Model, Vote};
 

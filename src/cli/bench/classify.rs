@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use gongdan::classify::classify;
 
-pub fn run(dir: PathBuf, seconds: f64) -> anyhow::Result<ExitCode> {
+pub fn run(dir: PathBuf, seconds: f64, passes: Option<u32>) -> anyhow::Result<ExitCode> {
+    if let Some(passes) = passes {
+        return fixed(dir, passes);
+    }
     // Load a few times: the first pays for cold file caches.
     let mut loads = Vec::new();
     let mut rules = None;
@@ -20,13 +23,7 @@ pub fn run(dir: PathBuf, seconds: f64) -> anyhow::Result<ExitCode> {
     let rules = rules.expect("loaded at least once");
     loads.sort();
 
-    // The corpus: every example and counter-example in the rules, i.e. short
-    // messages in residents' own voice, complaints and chatter mixed.
-    let mut corpus: Vec<&str> = Vec::new();
-    for c in rules.categories() {
-        corpus.extend(c.examples.iter().map(|e| e.text.as_str()));
-        corpus.extend(c.counter_examples.iter().map(|e| e.text.as_str()));
-    }
+    let corpus = corpus(&rules);
     anyhow::ensure!(!corpus.is_empty(), "the rules have no examples to classify");
     let avg_chars =
         corpus.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / corpus.len() as f64;
@@ -75,6 +72,38 @@ pub fn run(dir: PathBuf, seconds: f64) -> anyhow::Result<ExitCode> {
         avg_chars
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A fixed workload (one load, `passes` runs over the corpus) whose cost
+/// callgrind counts in instructions: repeatable on a loaded machine, where
+/// wall-clock rates are not.
+fn fixed(dir: PathBuf, passes: u32) -> anyhow::Result<ExitCode> {
+    let rules = crate::cli::classify::load_rules(&dir)?;
+    let corpus = corpus(&rules);
+    anyhow::ensure!(!corpus.is_empty(), "the rules have no examples to classify");
+    for _ in 0..passes {
+        for text in &corpus {
+            black_box(classify(&rules, black_box(text)));
+        }
+    }
+    println!(
+        "classified {} messages ({} passes over {})",
+        u64::from(passes) * corpus.len() as u64,
+        passes,
+        corpus.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every example and counter-example in the rules, i.e. short messages in
+/// residents' own voice, complaints and chatter mixed.
+fn corpus(rules: &gongdan::rules::RuleSet) -> Vec<&str> {
+    let mut corpus: Vec<&str> = Vec::new();
+    for c in rules.categories() {
+        corpus.extend(c.examples.iter().map(|e| e.text.as_str()));
+        corpus.extend(c.counter_examples.iter().map(|e| e.text.as_str()));
+    }
+    corpus
 }
 
 fn ms(d: Duration) -> f64 {

@@ -19,6 +19,10 @@ pub enum BenchCommand {
         /// How long to classify for.
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
+        /// Instead of timing, load once and classify the corpus exactly this
+        /// many times: a fixed workload for `valgrind --tool=callgrind`.
+        #[arg(long)]
+        passes: Option<u32>,
     },
     /// Durable ingest through /webhook/generic on loopback, against a trivial axum handler.
     Serve(serve::ServeArgs),
@@ -30,7 +34,11 @@ pub enum BenchCommand {
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        BenchCommand::Classify { rules, seconds } => classify::run(rules, seconds),
+        BenchCommand::Classify {
+            rules,
+            seconds,
+            passes,
+        } => classify::run(rules, seconds, passes),
         BenchCommand::Serve(args) => serve::run(args),
         BenchCommand::Scale(args) => scale::run(args),
         BenchCommand::Soak(args) => soak::run(args),
