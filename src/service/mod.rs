@@ -81,6 +81,28 @@ impl ServiceError {
 /// The sender id of the service's own timer in events (`generic:gongdan`).
 pub const AUTO_CLOSE_ACTOR: &str = "gongdan";
 
+/// The message a timer (auto-close, SLA, re-check, digest) feeds the writer:
+/// from [`AUTO_CLOSE_ACTOR`], under an id that makes the step happen once.
+pub(crate) fn timer_message(
+    platform: &str,
+    group_id: &str,
+    group_name: Option<String>,
+    message_id: String,
+) -> InboundMessage {
+    InboundMessage {
+        platform: platform.to_string(),
+        message_id,
+        group_id: group_id.to_string(),
+        group_name,
+        sender_id: AUTO_CLOSE_ACTOR.to_string(),
+        sender_name: Some("工单助手".to_string()),
+        text: String::new(),
+        images: Vec::new(),
+        timestamp: None,
+        reply_handle: None,
+    }
+}
+
 pub struct Service {
     config: Config,
     rules: RwLock<Arc<RuleSet>>,
@@ -435,18 +457,12 @@ impl Service {
             let Some(resolved_at) = t.resolved_at.filter(|at| *at <= cutoff) else {
                 continue;
             };
-            let msg = InboundMessage {
-                platform: t.platform.clone(),
-                message_id: format!("auto-close:{}:{}", t.id.get(), resolved_at.timestamp()),
-                group_id: t.group_id.clone(),
-                group_name: None,
-                sender_id: AUTO_CLOSE_ACTOR.to_string(),
-                sender_name: Some("工单助手".to_string()),
-                text: String::new(),
-                images: Vec::new(),
-                timestamp: None,
-                reply_handle: None,
-            };
+            let msg = timer_message(
+                &t.platform,
+                &t.group_id,
+                None,
+                format!("auto-close:{}:{}", t.id.get(), resolved_at.timestamp()),
+            );
             let processed = self
                 .writer
                 .process_at(msg, Action::AutoClose(t.id), self.context(), Some(now))

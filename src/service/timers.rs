@@ -4,8 +4,7 @@
 //! (`AUTO_CLOSE_ACTOR`), under a message id that names the ticket or unit and
 //! the step, so a repeated or restarted run is a no-op.
 
-use super::{answer_of, Service, ServiceError, AUTO_CLOSE_ACTOR};
-use crate::message::InboundMessage;
+use super::{answer_of, timer_message, Service, ServiceError};
 use crate::platform::Answer;
 use crate::ticket::{Action, ListFilter, Status, StoreError};
 
@@ -44,18 +43,12 @@ impl Service {
                     crate::sla::Step::Escalate(n) => ("escalate", format!("up{n}"), usize::from(n)),
                 };
                 let start = t.sla.started_at.unwrap_or(t.created_at).timestamp();
-                let msg = InboundMessage {
-                    platform: t.platform.clone(),
-                    message_id: format!("sla:{}:{start}:{stage}", t.id.get()),
-                    group_id: t.group_id.clone(),
-                    group_name: t.group_name.clone(),
-                    sender_id: AUTO_CLOSE_ACTOR.to_string(),
-                    sender_name: Some("工单助手".to_string()),
-                    text: String::new(),
-                    images: Vec::new(),
-                    timestamp: None,
-                    reply_handle: None,
-                };
+                let msg = timer_message(
+                    &t.platform,
+                    &t.group_id,
+                    t.group_name.clone(),
+                    format!("sla:{}:{start}:{stage}", t.id.get()),
+                );
                 let processed = self
                     .writer
                     .process_at(msg, Action::Sla(t.id), ctx.clone(), Some(now))
@@ -93,18 +86,7 @@ impl Service {
         text: String,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Answer>, ServiceError> {
-        let msg = InboundMessage {
-            platform: platform.to_string(),
-            message_id,
-            group_id: group.to_string(),
-            group_name: None,
-            sender_id: AUTO_CLOSE_ACTOR.to_string(),
-            sender_name: Some("工单助手".to_string()),
-            text: String::new(),
-            images: Vec::new(),
-            timestamp: None,
-            reply_handle: None,
-        };
+        let msg = timer_message(platform, group, None, message_id);
         let processed = self
             .writer
             .process_at(msg, Action::Notice(text), self.context(), Some(now))
@@ -144,18 +126,12 @@ impl Service {
         let mut done = Vec::new();
         for t in due {
             let at = t.follow_up.recheck_at.map_or(0, |a| a.timestamp());
-            let msg = InboundMessage {
-                platform: t.platform.clone(),
-                message_id: format!("recheck:{}:{at}", t.id.get()),
-                group_id: t.group_id.clone(),
-                group_name: t.group_name.clone(),
-                sender_id: AUTO_CLOSE_ACTOR.to_string(),
-                sender_name: Some("工单助手".to_string()),
-                text: String::new(),
-                images: Vec::new(),
-                timestamp: None,
-                reply_handle: None,
-            };
+            let msg = timer_message(
+                &t.platform,
+                &t.group_id,
+                t.group_name.clone(),
+                format!("recheck:{}:{at}", t.id.get()),
+            );
             let processed = self
                 .writer
                 .process_at(msg, Action::Recheck(t.id), self.context(), Some(now))
