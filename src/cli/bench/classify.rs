@@ -23,8 +23,7 @@ pub fn run(dir: PathBuf, seconds: f64, passes: Option<u32>) -> anyhow::Result<Ex
     let rules = rules.expect("loaded at least once");
     loads.sort();
 
-    let corpus = corpus(&rules);
-    anyhow::ensure!(!corpus.is_empty(), "the rules have no examples to classify");
+    let corpus = corpus(&rules)?;
     let avg_chars =
         corpus.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / corpus.len() as f64;
 
@@ -79,8 +78,7 @@ pub fn run(dir: PathBuf, seconds: f64, passes: Option<u32>) -> anyhow::Result<Ex
 /// wall-clock rates are not.
 fn fixed(dir: PathBuf, passes: u32) -> anyhow::Result<ExitCode> {
     let rules = crate::cli::classify::load_rules(&dir)?;
-    let corpus = corpus(&rules);
-    anyhow::ensure!(!corpus.is_empty(), "the rules have no examples to classify");
+    let corpus = corpus(&rules)?;
     for _ in 0..passes {
         for text in &corpus {
             black_box(classify(&rules, black_box(text)));
@@ -96,14 +94,15 @@ fn fixed(dir: PathBuf, passes: u32) -> anyhow::Result<ExitCode> {
 }
 
 /// Every example and counter-example in the rules, i.e. short messages in
-/// residents' own voice, complaints and chatter mixed.
-fn corpus(rules: &gongdan::rules::RuleSet) -> Vec<&str> {
+/// residents' own voice, complaints and chatter mixed; an error when there is none.
+fn corpus(rules: &gongdan::rules::RuleSet) -> anyhow::Result<Vec<&str>> {
     let mut corpus: Vec<&str> = Vec::new();
     for c in rules.categories() {
         corpus.extend(c.examples.iter().map(|e| e.text.as_str()));
         corpus.extend(c.counter_examples.iter().map(|e| e.text.as_str()));
     }
-    corpus
+    anyhow::ensure!(!corpus.is_empty(), "the rules have no examples to classify");
+    Ok(corpus)
 }
 
 fn ms(d: Duration) -> f64 {
