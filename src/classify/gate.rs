@@ -8,48 +8,80 @@
 //! bounded scan instead of a search over the rest of the message. Gating
 //! never changes a verdict, only what it costs (tested below).
 
+use std::cell::RefCell;
+
 use regex_automata::{Anchored, Input};
 
 use crate::rules::Matcher;
 
+thread_local! {
+    /// Per pattern, the clause bits seen in the message at hand; all zero
+    /// between messages. Kept per thread so a message does not pay for
+    /// zeroing one word per pattern of the whole rule set.
+    static SEEN: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
 pub(crate) struct Gate<'a> {
     matcher: &'a Matcher,
     text: &'a str,
-    /// Per pattern: the clause bits seen.
-    seen: Vec<u64>,
+    /// The patterns worth running, ascending: every clause has a literal
+    /// here, or the pattern has no gate.
+    admitted: Vec<usize>,
     /// (pattern, byte offset) where a literal its matches start with starts.
     starts: Vec<(usize, usize)>,
 }
 
 impl<'a> Gate<'a> {
     pub fn new(matcher: &'a Matcher, text: &'a str) -> Gate<'a> {
-        let mut seen = vec![0u64; matcher.patterns.len()];
-        let mut starts = Vec::new();
-        for hit in matcher.gates.find_overlapping_iter(text) {
-            for &(p, bit) in &matcher.gate_clauses[hit.pattern().as_usize()] {
-                if bit == 1 && matcher.starts_gated[p] {
-                    starts.push((p, hit.start()));
-                }
-                seen[p] |= bit;
+        // Capacities from what typical messages need: growing these one
+        // push at a time cost more than the work itself.
+        let mut starts = Vec::with_capacity(16);
+        let mut admitted = Vec::with_capacity(matcher.ungated.len() + 32);
+        admitted.extend_from_slice(&matcher.ungated);
+        SEEN.with_borrow_mut(|seen| {
+            if seen.len() < matcher.patterns.len() {
+                seen.resize(matcher.patterns.len(), 0);
             }
-        }
+            // Patterns a literal touched, each once: what to check and
+            // then zero again, so the next message starts clean.
+            let mut touched = Vec::with_capacity(64);
+            for hit in matcher.gates.find_overlapping_iter(text) {
+                for &(p, bit) in &matcher.gate_clauses[hit.pattern().as_usize()] {
+                    if bit == 1 && matcher.starts_gated[p] {
+                        starts.push((p, hit.start()));
+                    }
+                    if seen[p] == 0 {
+                        touched.push(p);
+                    }
+                    seen[p] |= bit;
+                }
+            }
+            for p in touched {
+                if seen[p] == matcher.clauses_needed[p] {
+                    admitted.push(p);
+                }
+                seen[p] = 0;
+            }
+        });
+        admitted.sort_unstable();
         // Overlapping hits arrive in order of where they end.
         starts.sort_unstable();
         starts.dedup();
         Gate {
             matcher,
             text,
-            seen,
+            admitted,
             starts,
         }
     }
 
-    /// Whether pattern `p` can match at all: every clause has a literal here.
-    pub fn admits(&self, p: usize) -> bool {
-        self.seen[p] == self.matcher.clauses_needed[p]
+    /// The patterns that can match at all, ascending: each pattern's
+    /// clauses all have a literal here (or it has none).
+    pub fn admitted(&self) -> &[usize] {
+        &self.admitted
     }
 
-    /// Whether pattern `p` matches; call only when [`Gate::admits`] it.
+    /// Whether pattern `p` matches; call only for a pattern [`Gate::admitted`] lists.
     pub fn is_match(&self, p: usize) -> bool {
         let re = &self.matcher.patterns[p];
         if !self.matcher.starts_gated[p] {
@@ -107,7 +139,7 @@ mod tests {
             let gate = Gate::new(m, text);
             for p in 0..m.patterns.len() {
                 let plain = m.patterns[p].is_match(text.as_str());
-                let gated = gate.admits(p) && gate.is_match(p);
+                let gated = gate.admitted().binary_search(&p).is_ok() && gate.is_match(p);
                 assert_eq!(gated, plain, "pattern {p} on {text:?}");
                 matched += usize::from(plain);
             }

@@ -91,7 +91,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let tokens = words(&rules.jieba, &norm);
 
     // Which signals fire: each at most once, however often its word appears.
-    let mut fired: Vec<usize> = Vec::new();
+    let mut fired: Vec<usize> = Vec::with_capacity(32);
     for hit in m.phrases.find_overlapping_iter(&norm) {
         fired.extend_from_slice(&m.phrase_signals[hit.pattern().as_usize()]);
     }
@@ -106,10 +106,10 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     // chatter never pays for them.
     let is_cue = |p: usize| !matches!(m.signals[m.pattern_signals[p]].target, Target::Category(_));
     let mut cues = Vec::new();
-    for p in 0..m.patterns.len() {
+    for &p in gate.admitted() {
         // Branches of one pattern sit side by side: once one matched, the
         // others need not run.
-        if !gate.admits(p) || fired.last() == Some(&m.pattern_signals[p]) {
+        if fired.last() == Some(&m.pattern_signals[p]) {
             continue;
         }
         if is_cue(p) {
@@ -305,8 +305,18 @@ pub(crate) fn words<'a>(jieba: &jieba_rs::Jieba, norm: &'a str) -> Vec<&'a str> 
         .cut(norm, true)
         .into_iter()
         .map(|t| t.word)
-        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
+        .filter(|w| w.chars().any(is_letter))
         .collect()
+}
+
+/// `char::is_alphanumeric`, with the common CJK block answered without
+/// the Unicode table search (every character of every message asks).
+pub(crate) fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        matches!(c, '\u{4e00}'..='\u{9fff}') || c.is_alphanumeric()
+    }
 }
 
 /// `p=0.87: 路灯 不亮 坏了` — the model's probability and its strongest features.

@@ -118,6 +118,8 @@ pub(super) fn build_matcher(list: SignalList) -> Result<Matcher, String> {
             words.entry(word).or_default().push(id);
         }
     }
+    // The default (noncontiguous NFA) kind: a DFA was measured slower in
+    // wall time on the shipped rules (35.5k vs 46.1k msgs/s, bench classify).
     let phrases_ac = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
         .build(&phrases)
@@ -170,6 +172,9 @@ pub(super) fn build_matcher(list: SignalList) -> Result<Matcher, String> {
         .match_kind(MatchKind::Standard)
         .build(&gate_literals)
         .map_err(|e| format!("cannot build the pattern gate: {e}"))?;
+    let ungated = (0..patterns.len())
+        .filter(|&p| clauses_needed[p] == 0)
+        .collect();
     Ok(Matcher {
         signals,
         phrases: phrases_ac,
@@ -180,6 +185,7 @@ pub(super) fn build_matcher(list: SignalList) -> Result<Matcher, String> {
         gates,
         gate_clauses,
         clauses_needed,
+        ungated,
         starts_gated,
     })
 }

@@ -145,6 +145,8 @@ pub(crate) struct Matcher {
     /// Per pattern: the clause bits that must all be seen before it runs
     /// (0: no gate, it runs on every message).
     pub clauses_needed: Vec<u64>,
+    /// The patterns whose `clauses_needed` is 0, ascending.
+    pub ungated: Vec<usize>,
     /// Per pattern: its first clause holds the literals every match starts
     /// with, so the search can begin at the first of them.
     pub starts_gated: Vec<bool>,

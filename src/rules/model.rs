@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use crate::classify::is_letter;
+
 /// Additive smoothing: small, because most features are seen a handful of times.
 const ALPHA: f64 = 0.2;
 /// Naive Bayes multiplies many dependent features and is far too sure of itself;
@@ -107,9 +109,9 @@ impl Model {
     }
 
     pub fn vote(&self, tokens: &[&str], norm: &str) -> Vote {
-        let mut features: Vec<u32> = feature_keys(tokens, norm)
-            .filter_map(|key| self.index.get(&key).copied())
-            .collect();
+        // A message has about one bigram per character and fewer words.
+        let mut features: Vec<u32> = Vec::with_capacity(tokens.len() + norm.len() / 2);
+        features.extend(feature_keys(tokens, norm).filter_map(|key| self.index.get(&key).copied()));
         features.sort_unstable();
         features.dedup();
         if self.docs == 0 || features.is_empty() {
@@ -158,7 +160,8 @@ impl Model {
             .map(|&f| (like(f, class) - like(f, rival), f))
             .filter(|(gain, _)| *gain > 0.0)
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // A total order (ties broken by feature), so unstable is as stable as stable.
+        scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // A word and a bigram can read the same (幸福 and 幸福): name it once.
         let mut named: Vec<Arc<str>> = Vec::with_capacity(TOP_FEATURES);
         for (_, f) in scored {
@@ -194,7 +197,7 @@ fn bigrams(norm: &str) -> impl Iterator<Item = (u64, &str)> + '_ {
     std::iter::from_fn(move || loop {
         let (i, a) = chars.next()?;
         let &(j, b) = chars.peek()?;
-        if a.is_alphanumeric() && b.is_alphanumeric() && !(a.is_ascii() && b.is_ascii()) {
+        if is_letter(a) && is_letter(b) && !(a.is_ascii() && b.is_ascii()) {
             let pair = &norm[i..j + b.len_utf8()];
             return Some((key(b'b', pair.as_bytes()), pair));
         }
