@@ -3,9 +3,11 @@
 mod bench;
 mod chat;
 mod classify;
+mod report;
 mod rules;
 mod serve;
 mod tickets;
+mod users;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,10 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Offline access to tickets in the data directory.
     Tickets(tickets::TicketsArgs),
+    /// Console accounts: add, list, remove, API tokens.
+    Users(users::UsersArgs),
+    /// The monthly report as an Excel workbook.
+    Report(report::ReportArgs),
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -56,6 +62,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Chat(args) => chat::run(args),
         Command::Tickets(args) => tickets::run(args),
+        Command::Users(args) => users::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -15,33 +15,84 @@ use crate::platform::signature;
 use crate::service::ServiceError;
 use crate::ticket::{ListFilter, Status, TicketId};
 
-/// Refuses every call unless `Authorization: Bearer <server.api_token>` matches.
+/// Who called the API: the service token sees everything, a user's token their scope.
+#[derive(Clone)]
+pub enum ApiCaller {
+    Service,
+    User(Box<crate::console::User>),
+}
+
+impl ApiCaller {
+    fn scope(&self, org: &crate::org::Org) -> crate::console::Scope {
+        match self {
+            ApiCaller::Service => crate::console::Scope::All,
+            ApiCaller::User(u) => crate::console::Scope::of(u, org),
+        }
+    }
+}
+
+/// Refuses every call unless `Authorization: Bearer …` is `[server] api_token`
+/// or a token issued with `gongdan users token NAME`.
 pub async fn require_token(
     State(state): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(token) = &state.service.config().server.api_token else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "api_disabled",
-            "the API is off until a token is configured: set [server] api_token in the config file \
-             or GONGDAN__SERVER__API_TOKEN in the environment",
-        ));
-    };
     let sent = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !signature::equal(sent.as_bytes(), token.expose().as_bytes()) {
+        .unwrap_or("")
+        .to_string();
+    let service_token = state.service.config().server.api_token.as_ref();
+    let caller = if service_token
+        .is_some_and(|t| signature::equal(sent.as_bytes(), t.expose().as_bytes()))
+    {
+        Some(ApiCaller::Service)
+    } else if sent.is_empty() {
+        None
+    } else {
+        state
+            .console
+            .users()
+            .by_token(&sent)
+            .cloned()
+            .map(|u| ApiCaller::User(Box::new(u)))
+    };
+    let Some(caller) = caller else {
+        if service_token.is_none()
+            && state
+                .console
+                .users()
+                .all()
+                .iter()
+                .all(|u| u.token_hashes.is_empty())
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "api_disabled",
+                "the API is off until a token is configured: set [server] api_token in the config file \
+                 or GONGDAN__SERVER__API_TOKEN in the environment, or issue one with `gongdan users token NAME`",
+            ));
+        }
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "missing or wrong bearer token",
         ));
+    };
+    // Reloading rules is the service's (an admin's) business, not a scoped user's.
+    if matches!(&caller, ApiCaller::User(u) if u.role != crate::console::StaffRole::Admin)
+        && req.uri().path().starts_with("/api/rules")
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only admins may reload rules",
+        ));
     }
+    req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }
 
@@ -80,6 +131,7 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, ApiError> {
 
 pub async fn list_tickets(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| bad_request(e.body_text()))?;
@@ -101,15 +153,31 @@ pub async fn list_tickets(
         ..ListFilter::default()
     };
     let service = state.service.clone();
-    let tickets = tokio::task::spawn_blocking(move || service.store().list(&filter))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let scope = caller.scope(&state.service.org());
+    let tickets = tokio::task::spawn_blocking(move || {
+        let org = service.org();
+        if scope == crate::console::Scope::All {
+            return service.store().list(&filter);
+        }
+        // Scoped: filter before the limit, so a page is full when it can be.
+        let limit = filter.limit;
+        let mut all = service.store().list(&ListFilter {
+            limit: None,
+            ..filter
+        })?;
+        all.retain(|t| scope.admits(&org, t));
+        all.truncate(limit.unwrap_or(usize::MAX));
+        Ok(all)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     Ok(Json(json!({ "count": tickets.len(), "tickets": tickets })))
 }
 
 pub async fn show_ticket(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = TicketId::parse(&id).map_err(|e| bad_request(format!("ticket id {id:?}: {e}")))?;
@@ -121,7 +189,10 @@ pub async fn show_ticket(
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    let ticket = ticket.ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))?;
+    let scope = caller.scope(&state.service.org());
+    let ticket = ticket
+        .filter(|t| scope.admits(&state.service.org(), t))
+        .ok_or_else(|| ApiError::not_found(format!("no ticket {id}")))?;
     Ok(Json(json!({ "ticket": ticket, "history": history })))
 }
 

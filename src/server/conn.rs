@@ -71,9 +71,9 @@ pub async fn serve(
             p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             _ = raised(&mut stop) => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors or a connection reset before we got
                     // it: wait a moment instead of spinning.
@@ -88,6 +88,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         connections.spawn(connection(
             stream,
+            peer,
             builder.clone(),
             app.clone(),
             limits.idle_timeout,
@@ -118,6 +119,7 @@ async fn raised(flag: &mut watch::Receiver<bool>) {
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     builder: http1::Builder,
     app: Router,
     idle_timeout: Duration,
@@ -127,7 +129,10 @@ async fn connection(
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Guarded::new(stream, activity.clone()));
     let requests = activity.clone();
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        // The client address, for the console's login limit.
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let in_flight = requests.begin_request();
         let answer = app.clone().call(req);
         async move {

@@ -29,11 +29,16 @@ use crate::service::{Service, ServiceError};
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
+    /// Console accounts and sessions.
+    pub console: Arc<crate::console::Console>,
 }
 
 /// Every route of the service.
 pub fn router(service: Arc<Service>) -> Router {
-    let state = AppState { service };
+    let console = Arc::new(crate::console::Console::new(
+        &service.config().storage.data_dir,
+    ));
+    let state = AppState { service, console };
     let api = Router::new()
         .route("/api/tickets", get(api::list_tickets))
         .route("/api/tickets/{id}", get(api::show_ticket))
@@ -50,6 +55,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(api)
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(body::refuse_unsupported_codings))

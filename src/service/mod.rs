@@ -32,7 +32,10 @@ use crate::writer::Writer;
 use questions::{complaint_from, load_answers};
 
 mod questions;
+mod staff;
 mod timers;
+
+pub use staff::{StaffActionError, StaffActor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

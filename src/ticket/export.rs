@@ -258,41 +258,8 @@ impl Store {
         filter: &ListFilter,
         mut out: W,
     ) -> Result<usize, StoreError> {
-        out.write_all("\u{FEFF}".as_bytes())?;
-        let header: Vec<String> = CSV_HEADER.iter().map(|h| csv_field(h)).collect();
-        out.write_all(header.join(",").as_bytes())?;
-        out.write_all(b"\r\n")?;
         let tickets = self.list(filter)?;
-        for t in &tickets {
-            let row = [
-                t.id.get().to_string(),
-                t.status.label().to_string(),
-                t.category_name.clone(),
-                t.category.clone(),
-                t.department.clone(),
-                t.priority.label().to_string(),
-                t.location.clone().unwrap_or_default(),
-                t.text.clone(),
-                t.platform.clone(),
-                t.group_name.clone().unwrap_or_else(|| t.group_id.clone()),
-                t.reporter.display().to_string(),
-                t.report_count().to_string(),
-                t.officer
-                    .as_ref()
-                    .map(|o| o.display().to_string())
-                    .unwrap_or_default(),
-                fmt_time(t.created_at),
-                fmt_time(t.updated_at),
-                t.sla_hours.to_string(),
-                fmt_time(t.due_at),
-                t.closed_at.map(fmt_time).unwrap_or_default(),
-                t.resolution.clone().unwrap_or_default(),
-                t.rating.map(|r| r.to_string()).unwrap_or_default(),
-            ];
-            let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-            out.write_all(fields.join(",").as_bytes())?;
-            out.write_all(b"\r\n")?;
-        }
+        write_csv(&tickets, &mut out)?;
         out.flush()?;
         Ok(tickets.len())
     }
@@ -316,6 +283,46 @@ impl Store {
         out.flush()?;
         Ok(tickets.len())
     }
+}
+
+/// Tickets as CSV for Excel: UTF-8 with BOM (or Excel guesses GBK and shows
+/// 乱码), CRLF line ends, every field quoted, times in China time.
+pub fn write_csv<W: Write>(tickets: &[Ticket], mut out: W) -> std::io::Result<()> {
+    out.write_all("\u{FEFF}".as_bytes())?;
+    let header: Vec<String> = CSV_HEADER.iter().map(|h| csv_field(h)).collect();
+    out.write_all(header.join(",").as_bytes())?;
+    out.write_all(b"\r\n")?;
+    for t in tickets {
+        let row = [
+            t.id.get().to_string(),
+            t.status.label().to_string(),
+            t.category_name.clone(),
+            t.category.clone(),
+            t.department.clone(),
+            t.priority.label().to_string(),
+            t.location.clone().unwrap_or_default(),
+            t.text.clone(),
+            t.platform.clone(),
+            t.group_name.clone().unwrap_or_else(|| t.group_id.clone()),
+            t.reporter.display().to_string(),
+            t.report_count().to_string(),
+            t.officer
+                .as_ref()
+                .map(|o| o.display().to_string())
+                .unwrap_or_default(),
+            fmt_time(t.created_at),
+            fmt_time(t.updated_at),
+            t.sla_hours.to_string(),
+            fmt_time(t.due_at),
+            t.closed_at.map(fmt_time).unwrap_or_default(),
+            t.resolution.clone().unwrap_or_default(),
+            t.rating.map(|r| r.to_string()).unwrap_or_default(),
+        ];
+        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        out.write_all(fields.join(",").as_bytes())?;
+        out.write_all(b"\r\n")?;
+    }
+    out.flush()
 }
 
 #[cfg(test)]
