@@ -41,7 +41,12 @@ async fn an_officer_works_a_ticket_in_the_browser() {
     users.save(&path).unwrap();
     let (status, body) = org
         .app
-        .say_in("g1", "m1", "resident1", "5号楼门口的消防通道又被私家车堵死了，电话13812345678")
+        .say_in(
+            "g1",
+            "m1",
+            "resident1",
+            "5号楼门口的消防通道又被私家车堵死了，电话13812345678",
+        )
         .await;
     assert_eq!(status, 200);
     let id = body["ticket"].as_u64().unwrap();
@@ -63,23 +68,32 @@ async fn an_officer_works_a_ticket_in_the_browser() {
     assert!(title.contains("工单看板"), "{title}");
     // The session cookie is out of reach of page scripts.
     let cookies = b.run("return document.cookie").await;
-    assert!(!cookies.as_str().unwrap_or("").contains("gongdan_session"), "{cookies}");
-    let rows = b.run("return document.querySelectorAll('tbody tr').length").await;
+    assert!(
+        !cookies.as_str().unwrap_or("").contains("gongdan_session"),
+        "{cookies}"
+    );
+    let rows = b
+        .run("return document.querySelectorAll('tbody tr').length")
+        .await;
     assert_eq!(rows.as_u64(), Some(2));
 
     // Filter by text: the select-driven JS and the form both work.
     b.type_into("input[name=q]", "消防").await;
     b.click("form.filters button[type=submit]").await;
     b.wait_title("工单看板").await;
-    let rows = b.run("return document.querySelectorAll('tbody tr').length").await;
+    let rows = b
+        .run("return document.querySelectorAll('tbody tr').length")
+        .await;
     assert_eq!(rows.as_u64(), Some(1));
 
     // Staff see the phone number in full.
     b.click(&format!("a[href='/console/tickets/{id}']")).await;
     b.wait_title(&format!("#{id}")).await;
     assert!(b.source().await.contains("13812345678"));
-    b.run("document.querySelector('select[name=verb]').value = '办结'; return true").await;
-    b.type_into("input[name=note]", "车辆已挪走，通道畅通").await;
+    b.run("document.querySelector('select[name=verb]').value = '办结'; return true")
+        .await;
+    b.type_into("input[name=note]", "车辆已挪走，通道畅通")
+        .await;
     b.click("form[data-confirm] button[type=submit]").await;
     for _ in 0..50 {
         if b.source().await.contains("已执行") {
@@ -90,20 +104,30 @@ async fn an_officer_works_a_ticket_in_the_browser() {
     assert!(b.source().await.contains("已执行"), "{}", b.source().await);
     let texts = wait_text(&org.platform, "g1", "车辆已挪走").await;
     assert!(texts.iter().any(|t| t.contains("车辆已挪走")), "{texts:?}");
-    assert!(!texts.iter().any(|t| t.contains("13812345678")), "the group never sees the phone");
+    assert!(
+        !texts.iter().any(|t| t.contains("13812345678")),
+        "the group never sees the phone"
+    );
 
     // The dashboard draws its charts with Chinese labels.
     b.goto(&org.app.url("/console/dashboard")).await;
     b.wait_title("统计分析").await;
-    let charts = b.run("return document.querySelectorAll('svg.chart').length").await;
+    let charts = b
+        .run("return document.querySelectorAll('svg.chart').length")
+        .await;
     assert!(charts.as_u64().unwrap_or(0) >= 2, "{charts}");
-    let text = b.run("return document.querySelector('svg.chart').textContent").await;
+    let text = b
+        .run("return document.querySelector('svg.chart').textContent")
+        .await;
     assert!(text.as_str().unwrap_or("").contains("受理"), "{text}");
-    let received = b.run("return document.querySelector('.card .v').textContent").await;
+    let received = b
+        .run("return document.querySelector('.card .v').textContent")
+        .await;
     assert_eq!(received.as_str(), Some("2"));
 
     // The print stylesheet hides the console around the case sheet.
-    b.goto(&org.app.url(&format!("/console/tickets/{id}"))).await;
+    b.goto(&org.app.url(&format!("/console/tickets/{id}")))
+        .await;
     let hidden = b
         .run("return [...document.styleSheets].some(s => [...s.cssRules].some(r => r.media && r.media.mediaText.includes('print')))")
         .await;

@@ -230,6 +230,39 @@ pub async fn logout(
     r
 }
 
+/// One board page of the viewer's scope and the total, or an error page.
+async fn board_page(
+    state: &AppState,
+    v: &Viewer,
+    q: &BoardQuery,
+) -> Result<(usize, Vec<Ticket>), Response> {
+    if let Err(e) = q.status_filter() {
+        return Err(error_page(StatusCode::BAD_REQUEST, &e, Some(&v.shell())));
+    }
+    let (service, scope, q) = (state.service.clone(), v.scope.clone(), q.clone());
+    let now = service.clock().now();
+    let found = tokio::task::spawn_blocking(move || {
+        super::query::board_page(&service.store(), &service.org(), &scope, &q, now)
+    })
+    .await;
+    match found {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "console board read failed");
+            Err(error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "暂时读不到工单，请稍后再试。",
+                Some(&v.shell()),
+            ))
+        }
+        Err(_) => Err(error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "内部错误",
+            Some(&v.shell()),
+        )),
+    }
+}
+
 /// The filtered tickets of the viewer's scope, or an error page.
 async fn filtered(state: &AppState, v: &Viewer, q: &BoardQuery) -> Result<Vec<Ticket>, Response> {
     if let Err(e) = q.status_filter() {
@@ -268,17 +301,15 @@ pub async fn board(
     let Ok(Query(q)) = q else {
         return error_page(StatusCode::BAD_REQUEST, "筛选条件有误。", Some(&v.shell()));
     };
-    let tickets = match filtered(&state, &v, &q).await {
+    let (total, shown) = match board_page(&state, &v, &q).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     let org = state.service.org();
     let rules = state.service.rules();
     let now = state.service.clock().now();
-    let total = tickets.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page_no = q.page().min(pages);
-    let shown = &tickets[(page_no - 1) * PAGE_SIZE..(page_no * PAGE_SIZE).min(total)];
     let communities: Vec<String> = org
         .units
         .iter()
@@ -332,7 +363,7 @@ pub async fn board(
                 th { "内容" } th { "负责人" } th { "受理时间" } th { "时限" }
             } }
             tbody {
-                @for t in shown {
+                @for t in &shown {
                     tr {
                         td { a href={ "/console/tickets/" (t.id.get()) } { (t.id) } }
                         td { (t.status.label()) }

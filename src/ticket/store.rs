@@ -750,6 +750,71 @@ impl Store {
             .collect()
     }
 
+    /// The ids a filter selects, newest first, from the indexes alone (no
+    /// record is decoded); `None` when the filter needs the records (`since`,
+    /// `reporter`, `officer`). For pages and counts over many tickets.
+    pub fn index_ids(&self, filter: &ListFilter) -> Result<Option<Vec<TicketId>>, StoreError> {
+        if filter.since.is_some() || filter.reporter.is_some() || filter.officer.is_some() {
+            return Ok(None);
+        }
+        let mut sets: Vec<BTreeSet<TicketId>> = Vec::new();
+        if let Some((p, g)) = &filter.group {
+            sets.push(Self::ids_from_index(
+                &self.idx_group,
+                &keys::group_prefix(p, g),
+                "idx_group",
+            )?);
+        }
+        if let Some(c) = &filter.category {
+            sets.push(Self::ids_from_index(
+                &self.idx_category,
+                &keys::category_prefix(c),
+                "idx_category",
+            )?);
+        }
+        let statuses: &[Status] = match filter.status {
+            Some(ref s) => std::slice::from_ref(s),
+            None if filter.active_only => &Status::ACTIVE,
+            None => &[],
+        };
+        if !statuses.is_empty() {
+            let mut set = BTreeSet::new();
+            for s in statuses {
+                set.extend(Self::ids_from_index(
+                    &self.idx_status,
+                    &keys::status_prefix(*s),
+                    "idx_status",
+                )?);
+            }
+            sets.push(set);
+        }
+        // The smallest set first, so the intersection touches least.
+        sets.sort_by_key(|s| s.len());
+        let mut ids: Vec<TicketId> = match sets.split_first() {
+            Some((first, rest)) => first
+                .iter()
+                .filter(|id| rest.iter().all(|s| s.contains(id)))
+                .copied()
+                .collect(),
+            None => {
+                let mut all = Vec::new();
+                for k in self.tickets.iter().keys() {
+                    let k = k?;
+                    let n = <[u8; 8]>::try_from(k.as_ref())
+                        .map(u64::from_be_bytes)
+                        .map_err(|_| StoreError::corrupt("tickets", "bad key"))?;
+                    all.extend(TicketId::new(n));
+                }
+                all
+            }
+        };
+        ids.reverse();
+        if let Some(limit) = filter.limit {
+            ids.truncate(limit);
+        }
+        Ok(Some(ids))
+    }
+
     /// Tickets matching the filter, newest first, using the most selective index.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Ticket>, StoreError> {
         let ids: Option<BTreeSet<TicketId>> = if let Some((p, g)) = &filter.group {

@@ -21,7 +21,11 @@ pub struct Browser {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Browser {
@@ -84,7 +88,11 @@ impl Browser {
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let req = self.http.request(method.clone(), url);
-        let req = if method == reqwest::Method::GET { req } else { req.json(&body) };
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
         let v: Value = req.send().await.unwrap().json().await.unwrap();
         if v["value"].get("error").is_some() {
             panic!("webdriver {path}: {}", v["value"]);
@@ -93,43 +101,76 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
     }
 
     pub async fn title(&self) -> String {
-        self.call(reqwest::Method::GET, "/title", Value::Null).await.as_str().unwrap_or("").to_string()
+        self.call(reqwest::Method::GET, "/title", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn url(&self) -> String {
-        self.call(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap_or("").to_string()
+        self.call(reqwest::Method::GET, "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn source(&self) -> String {
-        self.call(reqwest::Method::GET, "/source", Value::Null).await.as_str().unwrap_or("").to_string()
+        self.call(reqwest::Method::GET, "/source", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn find(&self, css: &str) -> String {
         let v = self
-            .call(reqwest::Method::POST, "/element", json!({ "using": "css selector", "value": css }))
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                json!({ "using": "css selector", "value": css }),
+            )
             .await;
-        v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}")).to_string()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string()
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{e}/value"), json!({ "text": text }))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        )
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{e}/click"), json!({})).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            json!({}),
+        )
+        .await;
     }
 
     /// Runs `script` (a function body) and returns what it returns.
     pub async fn run(&self, script: &str) -> Value {
-        self.call(reqwest::Method::POST, "/execute/sync", json!({ "script": script, "args": [] }))
-            .await
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+        .await
     }
 
     /// Waits (up to 10 s) until the page's title contains `needle`.

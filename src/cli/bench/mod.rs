@@ -1,6 +1,7 @@
 //! `gongdan bench ...`: benchmarks that print figures (never timed tests).
 
 mod classify;
+mod console;
 mod scale;
 mod serve;
 mod soak;
@@ -28,6 +29,8 @@ pub enum BenchCommand {
     Serve(serve::ServeArgs),
     /// Fill a store with many tickets; report open time, list latency and disk size.
     Scale(scale::ScaleArgs),
+    /// Every console page timed over HTTP on a `bench scale --data DIR` store.
+    Console(console::ConsoleArgs),
     /// Minutes at a fixed rate beside a slow-loris crowd and one chat whose send never answers.
     Soak(soak::SoakArgs),
 }
@@ -42,6 +45,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Serve(args) => serve::run(args),
         BenchCommand::Scale(args) => scale::run(args),
         BenchCommand::Soak(args) => soak::run(args),
+        BenchCommand::Console(args) => console::run(args),
     }
 }
 
