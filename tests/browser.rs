@@ -23,7 +23,37 @@ name = "阳光社区"
 street = "和平街道"
 groups = ["generic:g1"]
 officers = [{ id = "generic:li", name = "李明" }]
+
+[[community]]
+name = "明月社区"
+street = "和平街道"
+groups = ["generic:g2"]
+officers = [{ id = "generic:sun", name = "孙强" }]
 "#;
+
+/// A week of a street's complaints, one batch a day: `(group, text)`.
+const WEEK: &[&[(&str, &str)]] = &[
+    &[
+        ("g1", "北门天天有人摆摊卖菜，把路都占了"),
+        ("g2", "3号楼下面有人私搭乱建了一个铁皮棚子"),
+    ],
+    &[
+        ("g1", "小区里有人遛狗不拴绳，狗屎到处都是"),
+        ("g2", "晚上十一点了工地还在施工，噪音太大睡不着"),
+    ],
+    &[
+        ("g1", "5号楼门口消防通道又被堵了，车还是没挪"),
+        ("g2", "2号楼楼道里堆满了旧家具和纸箱"),
+    ],
+    &[
+        ("g1", "北门摆摊的又来了，占道经营没人管"),
+        ("g2", "小区东侧的路灯坏了一个多月了，晚上黑漆漆的"),
+    ],
+    &[
+        ("g1", "楼下烧烤摊油烟太大了，窗户都不敢开"),
+        ("g2", "3号楼那个铁皮棚子还在搭，越搭越大"),
+    ],
+];
 
 #[tokio::test]
 async fn an_officer_works_a_ticket_in_the_browser() {
@@ -34,7 +64,8 @@ async fn an_officer_works_a_ticket_in_the_browser() {
         name: "李明".into(),
         role: StaffRole::Officer,
         platform_id: Some("generic:li".into()),
-        scope: None,
+        // A 中队 officer who covers the whole street.
+        scope: Some("和平街道".into()),
         password_hash: hash_password("correct-horse-9").unwrap(),
         token_hashes: Vec::new(),
     });
@@ -50,9 +81,46 @@ async fn an_officer_works_a_ticket_in_the_browser() {
         .await;
     assert_eq!(status, 200);
     let id = body["ticket"].as_u64().unwrap();
-    org.app
-        .say_in("g1", "m2", "resident2", "北门天天有人摆摊卖菜，把路都占了")
-        .await;
+    let mut n = 0;
+    for day in WEEK {
+        org.app.clock.advance(chrono::TimeDelta::hours(20)).unwrap();
+        for (group, text) in *day {
+            n += 1;
+            let (status, _) = org
+                .app
+                .say_in(group, &format!("w{n}"), &format!("resident-{n}"), text)
+                .await;
+            assert_eq!(status, 200);
+        }
+    }
+    let store = org.app.service.store();
+    let open: Vec<_> = store.all_tickets().unwrap();
+    // Officers close a few in chat, so the dashboard has something resolved.
+    for t in open.iter().filter(|t| t.id.get() != id).take(3) {
+        let officer = if t.group_id == "g1" { "li" } else { "sun" };
+        let (status, _) = org
+            .app
+            .say_in(
+                &t.group_id,
+                &format!("done-{}", t.id.get()),
+                officer,
+                &format!("#办结 {} 已处理", t.id.get()),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let active = store
+        .all_tickets()
+        .unwrap()
+        .iter()
+        .filter(|t| t.status.is_active())
+        .count();
+    let fire = store
+        .all_tickets()
+        .unwrap()
+        .iter()
+        .filter(|t| t.status.is_active() && t.text.contains("消防"))
+        .count();
 
     let b = webdriver::Browser::start().await;
     b.goto(&org.app.url("/console")).await;
@@ -75,7 +143,8 @@ async fn an_officer_works_a_ticket_in_the_browser() {
     let rows = b
         .run("return document.querySelectorAll('tbody tr').length")
         .await;
-    assert_eq!(rows.as_u64(), Some(2));
+    assert_eq!(rows.as_u64(), Some(active as u64));
+    b.screenshot("board").await;
 
     // Filter by text: the select-driven JS and the form both work.
     b.type_into("input[name=q]", "消防").await;
@@ -84,12 +153,13 @@ async fn an_officer_works_a_ticket_in_the_browser() {
     let rows = b
         .run("return document.querySelectorAll('tbody tr').length")
         .await;
-    assert_eq!(rows.as_u64(), Some(1));
+    assert_eq!(rows.as_u64(), Some(fire as u64));
 
     // Staff see the phone number in full.
     b.click(&format!("a[href='/console/tickets/{id}']")).await;
     b.wait_title(&format!("#{id}")).await;
     assert!(b.source().await.contains("13812345678"));
+    b.screenshot("ticket").await;
     b.run("document.querySelector('select[name=verb]').value = '办结'; return true")
         .await;
     b.type_into("input[name=note]", "车辆已挪走，通道畅通")
@@ -120,10 +190,22 @@ async fn an_officer_works_a_ticket_in_the_browser() {
         .run("return document.querySelector('svg.chart').textContent")
         .await;
     assert!(text.as_str().unwrap_or("").contains("受理"), "{text}");
-    let received = b
+    let period = gongdan::report::Period::month_to_date(org.app.clock.now());
+    let received = store
+        .all_tickets()
+        .unwrap()
+        .iter()
+        .filter(|t| period.contains(t.created_at))
+        .count();
+    let shown = b
         .run("return document.querySelector('.card .v').textContent")
         .await;
-    assert_eq!(received.as_str(), Some("2"));
+    assert_eq!(shown.as_str(), Some(received.to_string().as_str()));
+    let hot = b.source().await;
+    assert!(hot.contains("热点问题") && hot.contains("阳光社区"));
+    b.window(1280, 1900).await;
+    b.screenshot("dashboard").await;
+    b.window(1280, 900).await;
 
     // The print stylesheet hides the console around the case sheet.
     b.goto(&org.app.url(&format!("/console/tickets/{id}")))
