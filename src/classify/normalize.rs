@@ -6,6 +6,16 @@
 /// lower-cased, @mentions, URLs, emoji and bracketed chat stickers (`[捂脸]`)
 /// are removed, and runs of white space collapse to one space.
 pub fn normalize(text: &str) -> String {
+    // Most messages are plain text: nothing to strip or widen, so the result
+    // is the text with ASCII lowercased, without the per-char walk below.
+    if text.chars().all(is_plain) {
+        return text.to_ascii_lowercase();
+    }
+    walk(text)
+}
+
+/// The full normalisation, char by char.
+fn walk(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let chars: Vec<char> = text.chars().map(half_width).collect();
     let mut i = 0;
@@ -44,6 +54,20 @@ pub fn normalize(text: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// A char the full walk would copy as it is (up to ASCII case), whatever
+/// surrounds it: not the start of a mention, URL or sticker, not space, not
+/// full-width, not an emoji.
+fn is_plain(c: char) -> bool {
+    match c {
+        '@' | '[' | 'h' | 'H' | 'w' | 'W' => false,
+        c if c.is_ascii() => !c.is_ascii_whitespace() && !c.is_ascii_control(),
+        '\u{4e00}'..='\u{9fff}' => true,
+        c => {
+            !c.is_whitespace() && !is_emoji(c) && !matches!(c, '\u{3000}' | '\u{ff01}'..='\u{ff5e}')
+        }
+    }
 }
 
 fn half_width(c: char) -> char {
@@ -116,7 +140,18 @@ fn is_emoji(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{is_plain, normalize, walk};
+
+    proptest::proptest! {
+        /// The plain-text shortcut gives what the full walk gives.
+        #[test]
+        fn the_shortcut_agrees_with_the_walk(s in "[a-zA-Z0-9\\u{4e00}-\\u{4e80}，。！？@\\[\\] \\u{3000}\\u{ff10}-\\u{ff20}😡.:/]{0,24}") {
+            proptest::prop_assert_eq!(normalize(&s), walk(&s));
+            if s.chars().all(is_plain) {
+                proptest::prop_assert_eq!(walk(&s), s.to_ascii_lowercase());
+            }
+        }
+    }
 
     #[test]
     fn normalises_width_case_mentions_urls_and_emoji() {
