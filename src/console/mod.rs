@@ -7,10 +7,16 @@
 //! [`Service::act_as_staff`], so the residents' group hears them as from chat.
 
 mod chart;
+// Handlers return a ready error page as `Err(Response)`, as axum handlers do.
+#[allow(clippy::result_large_err)]
 mod dashboard;
+// Handlers return a ready error page as `Err(Response)`, as axum handlers do.
+#[allow(clippy::result_large_err)]
 mod handlers;
 mod layout;
 mod query;
+// Handlers return a ready error page as `Err(Response)`, as axum handlers do.
+#[allow(clippy::result_large_err)]
 mod rules_page;
 mod scope;
 pub mod session;

@@ -93,7 +93,7 @@ pub async fn show(
             Some(&v.shell()),
         );
     };
-    corrections.sort_by(|a, b| b.at.cmp(&a.at));
+    corrections.sort_by_key(|c| std::cmp::Reverse(c.at));
     let body = html! {
         h1 { "分类规则" }
         div.panel {
